@@ -1,0 +1,76 @@
+"""The catalogue: every city a partnership can involve, with its place and country context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from matcher.sources import context as ctx
+from matcher.sources.climate import climate_zones
+from matcher.sources.gazetteer import CATALOGUE_MIN_POPULATION
+from matcher.sources.profiles import Profile
+from matcher.text import fold
+
+_ADMIN_SEATS = {"PPLA", "PPLA2", "PPLA3", "PPLA4", "PPLG"}
+
+
+def _local_places(link_places: pd.DataFrame, profiles: list[Profile]) -> pd.DataFrame:
+    """Places the gazetteer lacks: from curated profiles (with population) and link tables."""
+    rows = [{"geonameid": p.id, "name": p.name, "country": p.country, "latitude": p.latitude,
+             "longitude": p.longitude, "population": p.population, "source": "profile"}
+            for p in profiles if p.latitude is not None]
+    links = link_places.assign(population=0, source="links")
+    frame = pd.concat([pd.DataFrame(rows), links], ignore_index=True) if rows else links
+    frame = frame.drop_duplicates("geonameid")  # a curated profile wins over a link-table guess
+    frame["asciiname"] = frame["name"].map(fold)
+    frame["admin1_code"] = ""
+    frame["timezone"] = None
+    frame["alternate_names"] = [[] for _ in range(len(frame))]
+    return frame.set_index("geonameid", drop=False)
+
+
+def assemble(places: pd.DataFrame, countries: pd.DataFrame, admin1: dict[tuple[str, str], str],
+             context: Path | None, linked_ids: set[int], link_places: pd.DataFrame,
+             profiles: list[Profile]) -> pd.DataFrame:
+    """Cities >= 15,000 people plus every place a partnership or a profile names, with context joined in."""
+    named = linked_ids | {p.id for p in profiles} | {q.geonameid for p in profiles for q in p.partners}
+    keep = (places["population"] >= CATALOGUE_MIN_POPULATION) | places.index.isin(list(named))
+    cities = places[keep].copy()
+    cities["source"] = "gazetteer"
+    local = _local_places(link_places, profiles)
+    local = local[~local.index.isin(cities.index)]
+    cities = pd.concat([cities, local[cities.columns.intersection(local.columns)]])
+    cities["population"] = cities["population"].fillna(0).astype("int64")
+    cities["admin1"] = [admin1.get((c, a)) for c, a in zip(cities["country"], cities["admin1_code"])]
+    for column in ("continent", "subregion", "income_group"):
+        cities[column] = cities["country"].map(countries[column])
+    cities = _place_kinds(cities, ctx.feature_codes(context), countries)
+    cities["climate"] = climate_zones(cities["latitude"], cities["longitude"])
+    cities = cities.join(ctx.ports(context, cities))
+    cities["harbour_size"] = cities["harbour_size"].fillna(0).astype(int)
+    for column in ("port_container", "port_oil", "port_lng", "port_bulk"):
+        cities[column] = cities[column].astype("boolean").fillna(False).astype(bool)
+    cities = cities.join(ctx.airports(context, cities))
+    cities = cities.join(ctx.population_series(context, cities))
+    cities = cities.join(ctx.world_cities(context))
+    for column in ("world_city", "megacity"):
+        cities[column] = cities[column].astype("boolean").fillna(False).astype(bool)
+    curated = {p.id for p in profiles}
+    cities["has_profile"] = cities.index.isin(list(curated))
+    cities["partner_count"] = 0
+    return cities.sort_index()
+
+
+def _place_kinds(cities: pd.DataFrame, codes: pd.DataFrame, countries: pd.DataFrame) -> pd.DataFrame:
+    """Capital, admin seat, district-of-a-larger-city flags (GeoNames feature codes where known)."""
+    cities = cities.join(codes)
+    capital_names = countries["capital"].dropna().map(fold)
+    by_name = cities["country"].map(capital_names).eq(cities["name"].map(fold))
+    # Without feature codes, a capital is the largest place named like the country's capital.
+    fallback = by_name & (cities.groupby(["country", by_name])["population"].transform("max") == cities["population"])
+    cities["is_capital"] = np.where(cities["feature_code"].notna(), cities["feature_code"].eq("PPLC"), fallback)
+    cities["is_admin_seat"] = cities["feature_code"].isin(_ADMIN_SEATS)
+    cities["is_district"] = cities["feature_code"].eq("PPLX")
+    return cities

@@ -1,0 +1,190 @@
+"""The `matcher` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from matcher import paths
+from matcher.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Partner-matching recommender for city twinning.")
+
+
+@app.callback()
+def _root() -> None:
+    """Partner-matching recommender for city twinning."""
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def profiles(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per profile, one per line."),
+    fill: list[Path] = typer.Option([], "--fill", help="Fill missing GeoNames ids in these profile files."),
+    confirm: list[Path] = typer.Option([], "--confirm", help="Compare curated partners with these link tables."),
+    check: list[Path] = typer.Option([], "--check", help="Validate only these profile files."),
+) -> None:
+    """Validate and list the curated city profiles in data/profiles."""
+    from matcher.sources import profiles as curated
+    from matcher.sources.context import admin1_names
+    from matcher.sources.gazetteer import load_places
+
+    places = load_places()
+    from matcher.resolve import Resolver
+    if fill:
+        resolver = Resolver(places, admin1_names(paths.context_dir()), allow_new_places=False)
+        for path in fill:
+            typer.echo(f"{path}:")
+            typer.echo("\n".join(curated.fill_ids(path, resolver, places)))
+        return
+    try:
+        loaded = curated.load_profiles(places, only=check or None)
+    except curated.ProfileError as exc:
+        _fail(str(exc))
+    if as_json:
+        for profile in loaded:
+            sys.stdout.write(json.dumps(curated.profile_record(profile), ensure_ascii=False) + "\n")
+        return
+    if check:
+        loaded = [p for p in loaded if p.country in {path.stem for path in check}]
+    if confirm:
+        from matcher.sources.links import import_links, read_link_table
+        resolver = Resolver(places, admin1_names(paths.context_dir()))
+        imported = import_links({path.name: read_link_table(path) for path in confirm}, resolver)
+        pairs = set(zip(imported.pairs["a"], imported.pairs["b"]))
+        typer.echo(json.dumps(curated.confirm_partners(loaded, pairs), indent=2, ensure_ascii=False))
+        return
+    if check:
+        typer.echo(f"{len(check)} file(s) valid")
+        return
+    typer.echo(json.dumps(curated.coverage(loaded), indent=2))
+
+
+@app.command()
+def build(
+    links: list[Path] = typer.Option([], "--links", help="A link table of known partnerships (repeatable)."),
+    migration: list[Path] = typer.Option([], "--migration", help="UN DESA bilateral migrant stock CSV."),
+) -> None:
+    """Build the catalogue, pairs and context into $MATCHER_HOME (atomically: a failure keeps the old build)."""
+    from matcher.build import run_build
+    from matcher.sources.profiles import ProfileError
+
+    home = paths.matcher_home()
+    context = paths.context_dir()
+    typer.echo(f"building into {home} (context: {context or 'none'})", err=True)
+    try:
+        run_build(home, links, migration, context, progress=lambda message: typer.echo(message, err=True))
+    except (InputError, ProfileError) as exc:
+        _fail(f"build failed, previous build kept: {exc}", 2)
+
+
+def _open_build():
+    from matcher.store import Build, BuildMissing
+
+    try:
+        return Build.open(paths.matcher_home())
+    except BuildMissing as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
+    """Counts of the current build: cities, profiles, link rows resolved, pairs."""
+    current = _open_build()
+    counts, report = current.manifest["counts"], current.link_report
+    summary = {
+        "cities": counts["cities"], "default_pool": counts["default_pool"], "profiles": counts["profiles"],
+        "links": {"rows": report["rows"], "resolved_rows": report["resolved_rows"], "pairs": report["pairs"],
+                  "resolved_share": report["resolved_share"], "tables": report["tables"]},
+        "pairs": counts["pairs"], "built_at": current.manifest["built_at"],
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(f"cities        {summary['cities']:>9,} ({summary['default_pool']:,} in the default pool)")
+    typer.echo(f"profiles      {summary['profiles']:>9,}")
+    share = f"{report['resolved_share']:.1%}" if report["resolved_share"] is not None else "n/a"
+    typer.echo(f"link rows     {report['rows']:>9,} ({report['resolved_rows']:,} resolved, {share})")
+    typer.echo(f"pairs         {counts['pairs']:>9,} ({report['pairs']:,} from link tables)")
+
+
+def _describe(city) -> str:
+    region = f"{city['admin1']}, " if city["admin1"] else ""
+    return f"{city['name']} ({region}{city['country']}), population {city['population']:,}"
+
+
+@app.command()
+def city(
+    query: str = typer.Argument(..., help="A GeoNames id, 'Name', 'Name, Country' or 'Name, Region, Country'."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Look a city up; namesakes are listed, never silently picked."""
+    from matcher.search import CityIndex
+
+    current = _open_build()
+    cities = current.cities
+    if query.strip().isdigit():
+        ids = [int(query)] if int(query) in cities.index else []
+        index = None
+    else:
+        index = CityIndex(cities)
+        ids = index.exact(query) or index.search(query, limit=10)
+    if not ids:
+        close = index.suggest(query) if index else []
+        hint = ("; did you mean: " + "; ".join(f"{_describe(cities.loc[i])} [{i}]" for i in close)) if close else ""
+        _fail(f"no city matches {query!r}{hint}")
+    if len(ids) > 1:
+        if as_json:
+            typer.echo(json.dumps({"query": query, "matches": [_city_json(current, i, brief=True) for i in ids]},
+                                  ensure_ascii=False))
+            return
+        typer.echo(f"{len(ids)} places match {query!r}; name one by its GeoNames id or add region/country:")
+        for gid in ids:
+            typer.echo(f"  {gid:>10}  {_describe(cities.loc[gid])}")
+        return
+    record = _city_json(current, ids[0])
+    if as_json:
+        typer.echo(json.dumps(record, ensure_ascii=False, default=str))
+        return
+    for key, value in record.items():
+        if value not in (None, [], {}, False):
+            typer.echo(f"{key:<16} {value}")
+
+
+def _city_json(current, gid: int, brief: bool = False) -> dict:
+    row = current.cities.loc[gid]
+    record = {"geonameid": int(gid), "name": row["name"], "admin1": row["admin1"], "country": row["country"],
+              "continent": row["continent"], "population": int(row["population"]),
+              "latitude": float(row["latitude"]), "longitude": float(row["longitude"])}
+    if brief:
+        return record
+    pairs = current.pairs
+    partners = pd_partner_ids(pairs, gid)
+    record.update({
+        "subregion": row["subregion"], "timezone": row["timezone"], "climate": row["climate"],
+        "capital": bool(row["is_capital"]), "admin_seat": bool(row["is_admin_seat"]),
+        "district": bool(row["is_district"]), "harbour_size": int(row["harbour_size"]), "airport": row["airport"],
+        "income_group": row["income_group"],
+        "partners": [f"{current.cities.at[p, 'name']} ({current.cities.at[p, 'country']}) [{p}]" for p in partners],
+    })
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+
+
+def pd_partner_ids(pairs, gid: int) -> list[int]:
+    return sorted(set(pairs.loc[pairs["a"] == gid, "b"]) | set(pairs.loc[pairs["b"] == gid, "a"]))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except InputError as exc:
+        _fail(str(exc), 2)

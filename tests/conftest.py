@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcher import paths
+from matcher.resolve import Resolver
+from matcher.sources.context import admin1_names
+from matcher.sources.gazetteer import load_places
+
+SHARED = paths.shared_data()
+LINKS_CSV = SHARED / "links" / "twin_cities_wikipedia.csv"
+MIGRATION_CSV = SHARED / "migration" / "un_desa_migrant_stock_bilateral.csv"
+needs_shared = pytest.mark.skipif(not LINKS_CSV.exists(), reason=f"reference data not found at {SHARED}")
+
+
+@pytest.fixture(scope="session")
+def places():
+    return load_places()
+
+
+@pytest.fixture(scope="session")
+def resolver(places):
+    # Admin-1 names from the context folder when present; US states otherwise.
+    return Resolver(places, admin1_names(paths.context_dir()))
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("MATCHER_HOME", str(folder))
+    return folder
+
+
+def write_links(path: Path, rows: list[str], header: str = "city1,country1,lat1,lng1,city2,country2,lat2,lng2") -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,67 @@
+"""The full build on ../shared/data: the foundation's acceptance figures."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import LINKS_CSV, MIGRATION_CSV, needs_shared
+from matcher.cli import app
+from matcher.store import Build
+
+pytestmark = [needs_shared, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    home = tmp_path_factory.mktemp("reference")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATCHER_HOME", str(home))
+        result = CliRunner().invoke(app, ["build", "--links", str(LINKS_CSV), "--migration", str(MIGRATION_CSV)])
+        assert result.exit_code == 0, result.output
+        stats = json.loads(CliRunner().invoke(app, ["stats", "--json"]).stdout)
+    return Build.open(home), stats
+
+
+def test_acceptance_figures(reference):
+    _, stats = reference
+    assert stats["cities"] >= 30_000
+    assert stats["links"]["rows"] == 22_192
+    assert stats["links"]["resolved_rows"] / stats["links"]["rows"] >= 0.92
+
+
+def test_every_rejection_has_a_known_reason(reference):
+    build, _ = reference
+    report = build.link_report["tables"][0]
+    assert set(report["rejected"]) <= {"unknown country", "no such place", "ambiguous", "not a city", "self-pair"}
+    assert report["rejected"].get("self-pair", 0) >= 3
+
+
+def test_context_is_joined(reference):
+    build, _ = reference
+    cities = build.cities
+    assert cities["is_capital"].sum() > 190
+    rotterdam, shanghai = cities.loc[2747891], cities.loc[1796236]
+    assert rotterdam["harbour_size"] == 4
+    assert cities["port_container"].sum() > 100  # the index marks most facilities 'Unknown'; some say 'Yes'
+    assert shanghai["pop_1990"] < shanghai["pop_2020"]
+    assert cities.loc[2988507, "airport"] == "major"  # Paris
+    assert cities.loc[2988507, "income_group"] == "High income"
+    assert cities.loc[2643743, "climate"] == "Cfb"     # London
+    districts = cities[cities["is_district"]]
+    assert len(districts) > 1000
+    assert not districts[districts["partner_count"] == 0]["in_default_pool"].any()
+
+
+def test_diaspora_is_known_for_any_two_countries(reference):
+    build, _ = reference
+    stocks = build.migration
+    polish_in_us = stocks[(stocks["origin"] == "PL") & (stocks["destination"] == "US") & (stocks["year"] == 2020)]
+    assert int(polish_in_us["stock"].iloc[0]) > 300_000
+
+
+def test_pairs_are_undirected_and_unique(reference):
+    build, _ = reference
+    pairs = build.pairs
+    assert (pairs["a"] < pairs["b"]).all()
+    assert not pairs.duplicated(["a", "b"]).any()
