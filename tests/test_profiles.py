@@ -2,6 +2,8 @@
 
 import json
 
+from conftest import LINKS_CSV, needs_shared
+
 import pytest
 import yaml
 
@@ -104,3 +106,22 @@ def test_committed_profiles_are_valid(places):
 def test_dump_is_stable():
     entries = [city()]
     assert yaml.safe_load(dump_profiles(entries)) == yaml.safe_load(dump_profiles(yaml.safe_load(dump_profiles(entries))))
+
+
+def test_curated_knowledge_base_coverage(places):
+    """The knowledge base issue's figures: >= 1,000 profiles, >= 90% of them rich."""
+    from matcher.sources.profiles import coverage
+    figures = coverage(load_profiles(places))
+    assert figures["profiles"] >= 1000
+    assert figures["rich_share"] >= 0.90
+
+
+@needs_shared
+def test_curated_partners_are_confirmed_by_the_reference(places, resolver):
+    from matcher.sources.links import import_links, read_link_table
+    from matcher.sources.profiles import confirm_partners
+    imported = import_links({"wikipedia": read_link_table(LINKS_CSV)}, resolver)
+    report = confirm_partners(load_profiles(places), set(zip(imported.pairs["a"], imported.pairs["b"])))
+    print({k: v for k, v in report.items() if k != "unconfirmed"})
+    assert report["checkable_pairs"] >= 1500
+    assert report["confirmed_share"] >= 0.70

@@ -68,6 +68,8 @@ def country_code(text: str) -> str | None:
     if not text:
         return None
     parts = [text] + [part.strip() for part in reversed(text.split(",")) if "," in text]
+    if re.fullmatch(r"[A-Z]{2}", text) and (text == "XK" or pycountry.countries.get(alpha_2=text)):
+        return text  # an ISO code: before folding, which reads 'MT' as 'mount' and 'ST' as 'saint'
     names = _known_names()
     for part in parts:
         key = fold(part)

@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import re
+
 import pandas as pd
 import pycountry
 import yaml
@@ -34,8 +36,23 @@ class Term:
 
 @cache
 def vocabulary(kind: Literal["industries", "themes"], folder: Path = VOCAB_DIR) -> dict[str, Term]:
-    entries = yaml.safe_load((folder / f"{kind}.yaml").read_text(encoding="utf-8"))
+    entries = read_yaml(folder / f"{kind}.yaml")
     return {entry["id"]: Term(**entry) for entry in entries}
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without YAML 1.1's yes/no booleans: Norway's code NO must stay a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def read_yaml(path: Path):
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
 
 
 def _is_country(code: str) -> bool:
@@ -156,7 +173,7 @@ def _location(path: Path, name: str) -> str:
 def read_profile_file(path: Path) -> tuple[list[Profile], list[str]]:
     """Parse one file; returns the valid profiles and the errors of the others."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        raw = read_yaml(path) or []
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         return [], [f"{path.name}: not valid YAML ({exc})"]
     if not isinstance(raw, list):
@@ -215,7 +232,7 @@ def check_profiles(profiles_by_file: dict[Path, list[Profile]], places: pd.DataF
             for number, partner in enumerate(profile.partners):
                 field = f"{where}: partners.{number}"
                 if partner.geonameid is None:
-                    errors.append(f"{field}: no geonameid for {partner.name}; run `matcher profiles fill`")
+                    errors.append(f"{field}: no geonameid for {partner.name}; run `matcher profiles --fill {path}`")
                 elif partner.geonameid not in known:
                     errors.append(f"{field}: {partner.geonameid} is neither in the gazetteer nor curated")
                 elif partner.geonameid == profile.id:
@@ -224,7 +241,7 @@ def check_profiles(profiles_by_file: dict[Path, list[Profile]], places: pd.DataF
                         not _matches(partner.name, places.loc[partner.geonameid]):
                     errors.append(f"{field}: {partner.geonameid} is {places.loc[partner.geonameid, 'name']}, "
                                   f"not {partner.name}")
-            partner_ids = [p.geonameid for p in profile.partners]
+            partner_ids = [p.geonameid for p in profile.partners if p.geonameid is not None]
             if len(set(partner_ids)) != len(partner_ids):
                 errors.append(f"{where}: partners: the same partner is listed twice")
     return errors
@@ -303,7 +320,7 @@ def fill_ids(path: Path, resolver, places: pd.DataFrame) -> list[str]:
 
     Places the gazetteer has under several names or in several regions are reported for a person to check.
     """
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    entries = read_yaml(path) or []
     log = []
 
     def find(name: str, country: str, admin1: str | None) -> int | None:
