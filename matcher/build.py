@@ -20,7 +20,8 @@ from matcher.sources.gazetteer import load_places
 from matcher.sources.links import LinkImport, import_links, read_link_table
 from matcher.sources.migration import read_migration
 from matcher.sources.profiles import Profile, load_profiles, profile_record
-from matcher.store import BUILD_FORMAT, new_build_dir, publish
+from matcher.engine import train
+from matcher.store import BUILD_FORMAT, Build, new_build_dir, publish
 
 CURATED = "curated"
 
@@ -99,6 +100,10 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
                        "link_pairs": report["pairs"]},
             "seconds": round(time.perf_counter() - started, 1),
         }
+        step("embedding city texts and training the ranker")
+        ranker = train(Build(folder))
+        manifest["model"] = {"training_rows": ranker.training_rows_, "training_queries": ranker.training_queries_}
+        manifest["seconds"] = round(time.perf_counter() - started, 1)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
         final = publish(home, folder)
     except BaseException:

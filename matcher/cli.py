@@ -179,6 +179,134 @@ def _city_json(current, gid: int, brief: bool = False) -> dict:
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
 
 
+@app.command()
+def train() -> None:
+    """Train the ranker on every known partnership of the current build (also run by `matcher build`)."""
+    from matcher.engine import train as fit
+
+    current = _open_build()
+    ranker = fit(current)
+    typer.echo(f"trained on {ranker.training_rows_:,} rows from {ranker.training_queries_:,} query cities")
+
+
+@app.command()
+def evaluate(
+    as_json: bool = typer.Option(False, "--json", help="The report as JSON."),
+    seeds: int = typer.Option(3, help="How many random splits per protocol."),
+    queries: int = typer.Option(500, help="Query cities evaluated per split."),
+    card: Optional[Path] = typer.Option(None, "--card", help="Also write the model card here."),
+) -> None:
+    """Warm and cold hold-out evaluation against baselines; the report is written into the build."""
+    import time
+
+    from matcher.engine import RANKER_FILE, city_table
+    from matcher.evaluate import markdown_table, model_card, run
+    from matcher.rank import PartnerRanker
+
+    started = time.perf_counter()
+    current = _open_build()
+    table = city_table(current)
+    summary = run(table, current.pairs, lambda seed: PartnerRanker(random_state=seed, n_jobs=paths.threads()),
+                  list(range(seeds)), queries, progress=lambda message: typer.echo(message, err=True))
+    (current.path / "evaluation.json").write_text(json.dumps(summary, indent=2))
+    (current.path / "evaluation.md").write_text(markdown_table(summary) + "\n")
+    if card is not None:
+        trained = PartnerRanker.load(current.path / RANKER_FILE)
+        card.write_text(model_card(current.manifest, summary, trained._params(), trained.feature_importance(),
+                                   time.perf_counter() - started))
+    typer.echo(json.dumps(summary) if as_json else markdown_table(summary))
+
+
+def _filters(countries, exclude_countries, continents, min_population, max_population, industries, themes,
+             languages, intent, diversity):
+    from matcher.recommend import Filters
+
+    upper = lambda values: [v.strip().upper() for v in values if v.strip()]  # noqa: E731
+    return Filters(countries=upper(countries), exclude_countries=upper(exclude_countries),
+                   continents=upper(continents), min_population=min_population, max_population=max_population,
+                   industries=list(industries), themes=list(themes), languages=[v.lower() for v in languages],
+                   intent=intent, diversity=diversity)
+
+
+def _result_json(engine, suggestion) -> dict:
+    row = engine.table.cities.loc[suggestion.geonameid]
+    return {"geonameid": suggestion.geonameid, "name": row["name"], "country": row["country"],
+            "continent": row["continent"], "population": int(row["population"]), "score": suggestion.score,
+            "reasons": suggestion.reasons}
+
+
+@app.command()
+def recommend(
+    query: Optional[str] = typer.Argument(None, help="A GeoNames id or a city name ('Portland, Oregon')."),
+    k: int = typer.Option(10, "--k", min=1, max=100, help="How many suggestions."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help="File of GeoNames ids, one per line: JSON lines out."),
+    country: list[str] = typer.Option([], "--country", help="Only these countries (ISO2; repeatable)."),
+    exclude_country: list[str] = typer.Option([], "--exclude-country", help="Not these countries (ISO2)."),
+    continent: list[str] = typer.Option([], "--continent", help="Only these continents (EU, AS, AF, NA, SA, OC)."),
+    min_population: Optional[int] = typer.Option(None, "--min-population", min=0),
+    max_population: Optional[int] = typer.Option(None, "--max-population", min=0),
+    industry: list[str] = typer.Option([], "--industry", help="Required industry id (repeatable)."),
+    theme: list[str] = typer.Option([], "--theme", help="Required theme id (repeatable)."),
+    language: list[str] = typer.Option([], "--language", help="A language spoken there (ISO 639-1)."),
+    intent: Optional[str] = typer.Option(None, "--intent", help="What you look for, in plain words."),
+    diversity: float = typer.Option(0.0, "--diversity", min=0.0, max=1.0, help="0: no limit per country; 1: one per country."),
+) -> None:
+    """Suggest partner cities, with reasons."""
+    from matcher.engine import Engine
+    from matcher.search import CityIndex
+
+    filters = _filters(country, exclude_country, continent, min_population, max_population, industry, theme,
+                       language, intent, diversity)
+    _check_vocabulary(filters)
+    engine = Engine.open(_open_build())
+    if batch is not None:
+        for line in batch.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            typer.echo(json.dumps(_batch_line(engine, line.strip(), k, filters), ensure_ascii=False))
+        return
+    if query is None:
+        _fail("give a city (name or GeoNames id) or --batch FILE")
+    if query.strip().isdigit() and int(query) in engine.table.position:
+        gid = int(query)
+    else:
+        matches = CityIndex(engine.table.cities).exact(query)
+        if len(matches) != 1:
+            _fail(f"{len(matches) or 'no'} cities match {query!r}; run `matcher city {query!r}` and use a GeoNames id")
+        gid = matches[0]
+    suggestions = engine.recommender.for_city(gid, k, filters)
+    if as_json:
+        typer.echo(json.dumps({"query": gid, "known_partners": engine.recommender.known_partners(gid),
+                               "results": [_result_json(engine, s) for s in suggestions]}, ensure_ascii=False))
+        return
+    typer.echo(f"Suggested partners for {_describe(engine.table.cities.loc[gid])}:")
+    for rank, s in enumerate(suggestions, start=1):
+        typer.echo(f"{rank:>3}. {_describe(engine.table.cities.loc[s.geonameid])}  score {s.score:.2f}")
+        for reason in s.reasons:
+            typer.echo(f"       - {reason}")
+
+
+def _batch_line(engine, text: str, k: int, filters) -> dict:
+    try:
+        gid = int(text)
+    except ValueError:
+        return {"query": text, "error": "not a GeoNames id"}
+    if gid not in engine.table.position:
+        return {"query": gid, "error": "unknown GeoNames id: not in the catalogue"}
+    suggestions = engine.recommender.for_city(gid, k, filters)
+    return {"query": gid, "known_partners": engine.recommender.known_partners(gid),
+            "results": [_result_json(engine, s) for s in suggestions]}
+
+
+def _check_vocabulary(filters) -> None:
+    from matcher.sources.profiles import vocabulary
+
+    for kind, wanted in (("industries", filters.industries), ("themes", filters.themes)):
+        if unknown := [term for term in wanted if term not in vocabulary(kind)]:
+            _fail(f"unknown {kind} {unknown}; valid: {', '.join(sorted(vocabulary(kind)))}")
+
+
 def pd_partner_ids(pairs, gid: int) -> list[int]:
     return sorted(set(pairs.loc[pairs["a"] == gid, "b"]) | set(pairs.loc[pairs["b"] == gid, "a"]))
 

@@ -24,3 +24,8 @@ def shared_data() -> Path:
 def context_dir() -> Path | None:
     path = shared_data() / "context"
     return path if path.is_dir() else None
+
+
+def threads() -> int:
+    """Threads for LightGBM and torch: $MATCHER_JOBS, default 2 (the tests use 1: no oversubscription)."""
+    return int(os.environ.get("MATCHER_JOBS") or 2)

@@ -38,7 +38,8 @@ def feature_codes(context: Path | None) -> pd.DataFrame:
     """GeoNames feature code (PPLC capital, PPLA.. admin seat, PPLX district) and elevation per place."""
     path = context / "geonames" / "cities15000.zip" if context else None
     if not path or not path.exists():
-        return pd.DataFrame(columns=["feature_code", "elevation"]).rename_axis("geonameid")
+        return pd.DataFrame({"feature_code": pd.Series(dtype=object), "elevation": pd.Series(dtype=float)}
+                            ).rename_axis("geonameid")
     with zipfile.ZipFile(path) as archive:
         raw = archive.read("cities15000.txt")
     table = pd.read_csv(io.BytesIO(raw), sep="\t", header=None, names=_GEONAMES_COLUMNS, dtype=str,
@@ -109,7 +110,7 @@ def population_series(context: Path | None, cities: pd.DataFrame) -> pd.DataFram
     columns = [f"pop_{year}" for year in WUP_YEARS]
     path = context / "un_wup" / "wup2018_f12_agglomerations.csv" if context else None
     if not path or not path.exists():
-        return pd.DataFrame(columns=columns).rename_axis("geonameid")
+        return pd.DataFrame(columns=columns, dtype=float).rename_axis("geonameid")
     wup = pd.read_csv(path)
     wup["geonameid"] = _nearest(cities[cities["population"] >= 50_000], wup["lat"], wup["lon"], 30.0,
                                 prefer_large=True)

@@ -1,0 +1,144 @@
+"""Plain-language reasons for a suggestion, from the features that pushed its score up."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.citytext import climate_words
+from matcher.features import FEATURES
+from matcher.sources.profiles import vocabulary
+
+# Features that tell one story together.
+CONCEPTS = {
+    "industries": ["shared_industries", "industry_jaccard"],
+    "themes": ["shared_themes", "theme_jaccard"],
+    "text": ["embedding_similarity"],
+    "diaspora": ["born_there_here_a", "born_there_here_b", "born_there_share_a", "born_there_share_b",
+                 "lists_diaspora_a", "lists_diaspora_b"],
+    "network": ["common_partners", "adamic_adar"],
+    "country_pair": ["country_pair_links", "country_pair_lift"],
+    "partner_country": ["partners_in_country_a", "partners_in_country_b"],
+    "size": ["log_pop_a", "log_pop_b", "pop_ratio"],
+    "distance": ["log_distance", "same_country", "same_continent", "same_subregion", "neighbours", "lat_gap"],
+    "language": ["language_overlap", "shared_official"],
+    "climate": ["same_climate", "same_climate_group"],
+    "ports": ["harbour_a", "harbour_b", "both_ports"],
+    "status": ["capital_a", "capital_b", "admin_seat_a", "admin_seat_b", "airport_a", "airport_b"],
+    "development": ["income_a", "income_b", "income_gap", "growth_a", "growth_b"],
+    "activity": ["degree_a", "degree_b"],
+}
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
+def _people(count: float) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} million"
+    if count >= 10_000:
+        return f"{round(count, -3):,.0f}"
+    return f"{round(count, -2):,.0f}"
+
+
+def _short(population: int) -> str:
+    return f"{population / 1e6:.1f}M" if population >= 1e6 else f"{population / 1e3:.0f}k"
+
+
+def _labels(ids: set[str], kind: str) -> str:
+    terms = vocabulary(kind)
+    labels = [terms[i].label.lower() for i in sorted(ids)][:3]
+    return " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+
+
+def concept_scores(contributions: np.ndarray) -> dict[str, float]:
+    return {concept: float(sum(contributions[_COLUMN[f]] for f in features))
+            for concept, features in CONCEPTS.items()}
+
+
+def reasons(a: dict, b: dict, features: np.ndarray, contributions: np.ndarray, context: dict,
+            limit: int = 4) -> list[str]:
+    """Up to `limit` sentences, strongest first, for the concepts that raised the score and can be told.
+
+    `a` and `b` are city records (name, country, population, curated fields); `context` carries country names,
+    migrant stocks and the names of common partners.
+    """
+    scored = sorted(concept_scores(contributions).items(), key=lambda kv: -kv[1])
+    out = []
+    for concept, value in scored:
+        if value <= 0 or len(out) >= limit:
+            break
+        if sentence := _sentence(concept, a, b, features, context):
+            out.append(sentence)
+    if len(out) < 2:  # always say something concrete, even when the push came from many small things
+        for concept in ("size", "distance", "language", "climate"):
+            sentence = _sentence(concept, a, b, features, context, fallback=True)
+            if sentence and sentence not in out:
+                out.append(sentence)
+            if len(out) >= 2:
+                break
+    return out
+
+
+def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback: bool = False) -> str | None:
+    value = lambda name: f[_COLUMN[name]]  # noqa: E731 - a local reader
+    names = ctx["country_names"]
+    if concept == "industries":
+        shared = set(a.get("industries", [])) & set(b.get("industries", []))
+        return f"both known for {_labels(shared, 'industries')}" if shared else None
+    if concept == "themes":
+        shared = set(a.get("themes", [])) & set(b.get("themes", []))
+        return f"shared character: {_labels(shared, 'themes')}" if shared else None
+    if concept == "text":
+        return "their profiles read alike" if value("embedding_similarity") > 0.5 else None
+    if concept == "diaspora":
+        if a["country"] == b["country"]:
+            return None
+        here, there = ctx["born_b_in_a"], ctx["born_a_in_b"]
+        if max(here, there) < 1_000:
+            return None
+        if here >= there:
+            return f"about {_people(here)} people born in {names[b['country']]} live in {names[a['country']]}"
+        return f"about {_people(there)} people born in {names[a['country']]} live in {names[b['country']]}"
+    if concept == "network":
+        common = ctx.get("common_partners") or []
+        if not common:
+            return None
+        listed = " and ".join(common[:2])
+        more = f" (and {len(common) - 2} more)" if len(common) > 2 else ""
+        return f"partners of your partner{'s' if len(common) > 1 else ''} {listed}{more}"
+    if concept == "country_pair":
+        links = int(round(np.expm1(value("country_pair_links"))))
+        if links < 3 or a["country"] == b["country"]:
+            return None
+        return f"cities of {names[a['country']]} and {names[b['country']]} often twin ({links} known partnerships)"
+    if concept == "partner_country":
+        count = int(round(np.expm1(value("partners_in_country_a"))))
+        if count < 1 or a["country"] == b["country"]:
+            return None
+        return f"{a['name']} already has {count} partner{'s' if count > 1 else ''} in {names[b['country']]}"
+    if concept == "size":
+        ratio = value("pop_ratio")
+        if ratio > 0.5 and not fallback:
+            return None
+        return f"{'similar size' if ratio <= 0.5 else 'sizes'}: {_short(a['population'])} and {_short(b['population'])}"
+    if concept == "distance":
+        km = float(np.expm1(value("log_distance")))
+        if value("neighbours"):
+            return f"neighbouring countries, {km:,.0f} km apart"
+        if value("same_country"):
+            return f"in the same country, {km:,.0f} km apart"
+        return f"{km:,.0f} km apart" if fallback or km < 1500 else None
+    if concept == "language":
+        shared = ctx.get("shared_languages") or []
+        return f"a shared language: {', '.join(shared[:2])}" if shared else None
+    if concept == "climate":
+        if value("same_climate") == 1 and b.get("climate"):
+            return f"the same {climate_words(b['climate'])}"
+        return None
+    if concept == "ports":
+        return "both port cities" if value("both_ports") else None
+    if concept == "status":
+        if value("capital_a") and value("capital_b"):
+            return "both national capitals"
+        if (value("capital_a") or value("admin_seat_a")) and (value("capital_b") or value("admin_seat_b")):
+            return "both seats of government"
+        return None
+    return None

@@ -1,0 +1,176 @@
+"""The learned two-sided ranker: LightGBM LambdaRank over pair features, with hard negatives.
+
+A pair must suit both cities: the score of A and B is the mean of the model's A -> B and B -> A scores. A cheap
+linear prefilter, trained on the same rows, narrows the whole catalogue to a shortlist the model then scores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.neighbors import BallTree
+
+from matcher import __version__
+from matcher.features import FEATURES, SWAP, Graph, pair_features, swap_sides
+from matcher.table import CityTable
+
+ARTEFACT_FORMAT = 1
+
+
+@dataclass
+class Negatives:
+    """How many negatives of each kind a training query gets."""
+    random: int = 8
+    popular: int = 6
+    nearby: int = 6
+    same_country: int = 6
+    partner_country: int = 8
+    similar_text: int = 6
+
+
+class PartnerRanker:
+    def __init__(self, objective: str = "binary", two_sided: bool = True,
+                 n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 31,
+                 min_child_samples: int = 40, max_queries: int = 8000, shortlist: int = 1500,
+                 prefilter_trees: int = 40, cold_share: float = 0.3,
+                 negatives: Negatives | None = None, random_state: int = 0, n_jobs: int = 1):
+        self.objective = objective
+        self.two_sided = two_sided
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.max_queries = max_queries
+        self.shortlist = shortlist
+        self.prefilter_trees = prefilter_trees
+        self.cold_share = cold_share
+        self.negatives = negatives or Negatives()
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- training -----------------------------------------------------------------------------------
+    def fit(self, table: CityTable, graph: Graph, pool: np.ndarray) -> "PartnerRanker":
+        """Learn from the partnerships in `graph`; negatives are drawn from the catalogue positions in `pool`."""
+        X, y, groups = self._training_rows(table, graph, pool)
+        if self.two_sided and self.objective == "binary":
+            # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
+            X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
+        settings = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                        num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, subsample=0.8,
+                        subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
+                        n_jobs=self.n_jobs, verbose=-1)
+        if self.objective == "lambdarank":
+            self.booster_ = lgb.LGBMRanker(objective="lambdarank", **settings).fit(X, y, group=groups).booster_
+        else:  # scores comparable across queries, which the B -> A half of a two-sided score needs
+            self.booster_ = lgb.LGBMClassifier(objective="binary", **settings).fit(X, y).booster_
+        self.training_rows_ = int(len(y))
+        self.training_queries_ = int(len(groups))
+        return self
+
+    def _training_rows(self, table: CityTable, graph: Graph, pool: np.ndarray):
+        """Per query city: its partners (positives) and hard negatives.
+
+        A share of the queries is made cold: all their edges are taken out of the graph their features come
+        from, as for a city seeking its first partner.
+        """
+        rng = np.random.default_rng(self.random_state)
+        queries = np.flatnonzero(graph.degree > 0)
+        if len(queries) > self.max_queries:
+            queries = rng.choice(queries, self.max_queries, replace=False)
+        cold = rng.random(len(queries)) < self.cold_share
+        cold_graph = _without_edges_of(table, graph, queries[cold]) if cold.any() else graph
+        side = table.side
+        tree = BallTree(np.radians(np.c_[side.lat[pool], side.lon[pool]]), metric="haversine")
+        popularity = graph.degree[pool] + 1.0
+        popularity /= popularity.sum()
+        by_country = {c: pool[side.country[pool] == c] for c in np.unique(side.country[pool])}
+        n = self.negatives
+        rows, labels, groups = [], [], []
+        for start in range(0, len(queries), 512):
+            batch, batch_cold = queries[start:start + 512], cold[start:start + 512]
+            similar = np.argsort(-(side.embedding[batch] @ side.embedding[pool].T), axis=1)[:, :100]
+            nearest = tree.query(np.radians(np.c_[side.lat[batch], side.lon[batch]]), k=60,
+                                 return_distance=False)
+            for q, is_cold, near, alike in zip(batch, batch_cold, nearest, similar):
+                partners = graph.neighbours(q)
+                partner_countries = np.unique(side.country[partners])
+                picks = [rng.choice(pool, n.random), rng.choice(pool, n.popular, p=popularity),
+                         rng.choice(pool[near], n.nearby), rng.choice(pool[alike], n.similar_text),
+                         rng.choice(by_country.get(side.country[q], pool), n.same_country)]
+                for country in rng.choice(partner_countries, n.partner_country):
+                    picks.append(rng.choice(by_country.get(country, pool), 1))
+                negatives = np.setdiff1d(np.concatenate(picks), np.r_[partners, q])
+                candidates = np.r_[partners, negatives]
+                is_positive = np.r_[np.ones(len(partners), bool), np.zeros(len(negatives), bool)]
+                source = cold_graph if is_cold else graph
+                rows.append(pair_features(table.query(q, source), side.take(candidates), candidates, source,
+                                          table.countries, None if is_cold else is_positive))
+                labels.append(is_positive.astype(int))
+                groups.append(len(candidates))
+        return np.vstack(rows), np.concatenate(labels), np.array(groups)
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def prefilter_scores(self, features: np.ndarray) -> np.ndarray:
+        """A cheap A -> B score from the model's first trees, to shortlist the whole catalogue."""
+        return self.booster_.predict(features, num_iteration=self.prefilter_trees, raw_score=True,
+                                     num_threads=self.n_jobs)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Two-sided score of each row of A -> B features: mean of both directions."""
+        if not self.two_sided:
+            return self.booster_.predict(features, raw_score=True, num_threads=self.n_jobs)
+        both = self.booster_.predict(np.vstack([features, swap_sides(features)]), raw_score=True,
+                                     num_threads=self.n_jobs)
+        return (both[: len(features)] + both[len(features):]) / 2
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per-feature contributions to the two-sided score (SHAP values, A -> B feature order)."""
+        forward = self.booster_.predict(features, pred_contrib=True, num_threads=self.n_jobs)[:, :-1]
+        backward = self.booster_.predict(swap_sides(features), pred_contrib=True, num_threads=self.n_jobs)[:, :-1]
+        return (forward + backward[:, SWAP]) / 2  # SWAP is its own inverse: back to A -> B names
+
+    def feature_importance(self) -> dict[str, float]:
+        gains = self.booster_.feature_importance("gain")
+        return dict(sorted(zip(FEATURES, (gains / gains.sum()).round(4).tolist()), key=lambda kv: -kv[1]))
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        artefact = {"format": ARTEFACT_FORMAT, "matcher_version": __version__, "features": FEATURES,
+                    "params": self._params(),
+                    "training": {"rows": self.training_rows_, "queries": self.training_queries_},
+                    "booster": self.booster_.model_to_string()}
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(artefact))
+        temporary.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "PartnerRanker":
+        artefact = json.loads(Path(path).read_text())
+        if artefact.get("format") != ARTEFACT_FORMAT or artefact.get("features") != FEATURES:
+            raise ValueError(f"{path}: a ranker of another version (format {artefact.get('format')}); "
+                             "run `matcher train` again")
+        params = dict(artefact["params"])
+        params["negatives"] = Negatives(**params["negatives"])
+        ranker = cls(**params)
+        ranker.booster_ = lgb.Booster(model_str=artefact["booster"])
+        ranker.training_rows_ = artefact["training"]["rows"]
+        ranker.training_queries_ = artefact["training"]["queries"]
+        return ranker
+
+    def _params(self) -> dict:
+        params = {name: getattr(self, name) for name in ("objective", "two_sided", "n_estimators", "learning_rate", "num_leaves",
+                                                         "min_child_samples", "max_queries", "shortlist",
+                                                         "prefilter_trees", "cold_share",
+                                                         "random_state", "n_jobs")}
+        params["negatives"] = self.negatives.__dict__
+        return params
+
+
+def _without_edges_of(table: CityTable, graph: Graph, cities: np.ndarray) -> Graph:
+    coo = graph.adjacency.tocoo()
+    keep = (coo.row < coo.col) & ~np.isin(coo.row, cities) & ~np.isin(coo.col, cities)
+    return table.graph_of_positions(coo.row[keep], coo.col[keep])

@@ -1,0 +1,105 @@
+"""The catalogue as arrays for scoring: every city's side of the pair features, and the known-partner graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scipy import sparse
+from sklearn.neighbors import BallTree
+
+from matcher.citytext import curated_text, generated_text
+from matcher.embed import EmbeddingCache
+from matcher.features import INCOME_LEVELS, VICINITY_KM, CitySide, Countries, Graph, Query
+from matcher.geo import EARTH_RADIUS_KM
+from matcher.sources.profiles import vocabulary
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return pd.Categorical(values.fillna("")).codes.astype(np.int32)
+
+
+def _multi_hot(lists: list[list[str]], vocab: list[str]) -> np.ndarray:
+    position = {term: i for i, term in enumerate(vocab)}
+    matrix = np.zeros((len(lists), len(vocab)), bool)
+    for row, terms in enumerate(lists):
+        for term in terms:
+            if term in position:
+                matrix[row, position[term]] = True
+    return matrix
+
+
+def city_texts(cities: pd.DataFrame, countries: pd.DataFrame, profiles: dict[int, dict]) -> list[str]:
+    names = countries["country_name"].to_dict()
+    return [curated_text(profiles[gid]) if gid in profiles else generated_text(row, names.get(row["country"], ""))
+            for gid, row in cities.iterrows()]
+
+
+@dataclass
+class CityTable:
+    ids: np.ndarray
+    position: dict[int, int]
+    side: CitySide
+    countries: Countries
+    cities: pd.DataFrame
+    profiles: dict[int, dict]
+    climates: list[str]
+    region: np.ndarray
+    vicinity: sparse.csr_matrix
+    tree: BallTree
+
+    @classmethod
+    def build(cls, cities: pd.DataFrame, countries: pd.DataFrame, migration: pd.DataFrame,
+              profiles: list[dict], embeddings: EmbeddingCache) -> "CityTable":
+        by_id = {p["geonameid"]: p for p in profiles}
+        table = Countries.from_tables(countries, migration)
+        ids = cities.index.to_numpy()
+        industries, themes = sorted(vocabulary("industries")), sorted(vocabulary("themes"))
+        curated = [by_id.get(gid) for gid in ids]
+        growth = np.log(cities["pop_2020"] / cities["pop_1990"]) if "pop_2020" in cities else \
+            pd.Series(np.nan, index=cities.index)
+        climates = sorted(cities["climate"].dropna().unique())
+        climate_pos = {c: i for i, c in enumerate(climates)}
+        side = CitySide(
+            lat=cities["latitude"].to_numpy(float),
+            lon=cities["longitude"].to_numpy(float),
+            log_pop=np.log10(np.maximum(cities["population"].to_numpy(float), 100)),
+            country=cities["country"].map(table.position).fillna(-1).to_numpy(int),
+            continent=_codes(cities["continent"]),
+            subregion=_codes(cities["subregion"]),
+            climate=cities["climate"].map(climate_pos).fillna(-1).to_numpy(int),
+            climate_group=cities["climate"].fillna("?").str[0].map(ord).to_numpy(int),
+            capital=cities["is_capital"].to_numpy(bool),
+            admin_seat=cities["is_admin_seat"].to_numpy(bool),
+            harbour=cities["harbour_size"].to_numpy(float),
+            airport=cities["airport"].map({"major": 2, "mid": 1}).fillna(0).to_numpy(float),
+            income=cities["income_group"].map(INCOME_LEVELS).to_numpy(float),
+            growth=growth.to_numpy(float),
+            profile=np.array([p is not None for p in curated]),
+            industries=_multi_hot([p["industries"] if p else [] for p in curated], industries),
+            themes=_multi_hot([p["themes"] if p else [] for p in curated], themes),
+            diaspora=_multi_hot([[d["country"] for d in p["diaspora"]] if p else [] for p in curated], table.codes),
+            embedding=embeddings.embed(city_texts(cities, countries, by_id)),
+        )
+        keys = (cities["country"] + "." + cities["admin1_code"]).where(cities["admin1_code"] != "")
+        region = pd.Categorical(keys).codes.astype(np.int64)
+        tree = BallTree(np.radians(np.c_[side.lat, side.lon]), metric="haversine")
+        near = tree.query_radius(np.radians(np.c_[side.lat, side.lon]), r=VICINITY_KM / EARTH_RADIUS_KM)
+        rows = np.repeat(np.arange(len(near)), [len(x) for x in near])
+        vicinity = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(near))), shape=(len(ids),) * 2)
+        return cls(ids, {gid: i for i, gid in enumerate(ids)}, side, table, cities, by_id, climates, region,
+                   vicinity, tree)
+
+    def graph(self, a_ids, b_ids) -> Graph:
+        a = np.array([self.position[i] for i in a_ids], dtype=int)
+        b = np.array([self.position[i] for i in b_ids], dtype=int)
+        return self.graph_of_positions(a, b)
+
+    def graph_of_positions(self, a: np.ndarray, b: np.ndarray) -> Graph:
+        return Graph.from_pairs(a, b, self.side, len(self.countries.codes), self.region, self.vicinity)
+
+    def query(self, position: int, graph: Graph) -> Query:
+        return Query(self.side.take([position]), graph.neighbours(position), position, int(self.region[position]),
+                     self.vicinity.indices[self.vicinity.indptr[position]:self.vicinity.indptr[position + 1]])

@@ -1,0 +1,121 @@
+"""The matching engine: leakage, two-sided scores, filters, explanations, the batch contract."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app
+from matcher.features import FEATURES, pair_features, swap_sides
+from matcher.recommend import Filters
+
+COVENTRY, DRESDEN, PORTLAND, CHICAGO = 2652221, 2935022, 5746545, 4887398
+
+
+def _edges(graph):
+    coo = graph.adjacency.tocoo()
+    keep = coo.row < coo.col
+    return coo.row[keep], coo.col[keep]
+
+
+@pytest.mark.parametrize("pair_index", [0, 7, 123])
+def test_a_pair_never_informs_its_own_features(engine, pair_index):
+    """Features of a known pair, its edge discounted, equal those computed on the graph without that edge."""
+    table, graph = engine.table, engine.graph
+    a_all, b_all = _edges(graph)
+    order = np.argsort(-(graph.degree[a_all] + graph.degree[b_all]))  # well-connected pairs: every feature is live
+    a, b = a_all[order[pair_index]], b_all[order[pair_index]]
+    keep = ~((a_all == a) & (b_all == b))
+    without = table.graph_of_positions(a_all[keep], b_all[keep])
+    candidates = np.array([b])
+    with_edge = pair_features(table.query(a, graph), table.side.take(candidates), candidates, graph,
+                              table.countries, is_edge=np.array([True]))
+    removed = pair_features(table.query(a, without), table.side.take(candidates), candidates, without,
+                            table.countries)
+    np.testing.assert_allclose(with_edge, removed, equal_nan=True, err_msg=str(FEATURES))
+
+
+def test_scores_are_two_sided(engine):
+    table, graph, ranker = engine.table, engine.graph, engine.ranker
+    a, b = table.position[COVENTRY], table.position[CHICAGO]
+    forward = pair_features(table.query(a, graph), table.side.take([b]), np.array([b]), graph, table.countries)
+    backward = pair_features(table.query(b, graph), table.side.take([a]), np.array([a]), graph, table.countries)
+    np.testing.assert_allclose(swap_sides(forward), backward, rtol=1e-5, equal_nan=True)
+    assert ranker.score(forward)[0] == pytest.approx(ranker.score(backward)[0], rel=1e-5)
+
+
+def test_known_partners_are_never_suggested(engine):
+    known = set(engine.recommender.known_partners(COVENTRY))
+    assert DRESDEN in known
+    suggested = {s.geonameid for s in engine.recommender.for_city(COVENTRY, 50)}
+    assert not suggested & known and COVENTRY not in suggested
+
+
+@pytest.mark.parametrize("filters, check", [
+    (Filters(countries=["FR", "IT"]), lambda c: c["country"] in {"FR", "IT"}),
+    (Filters(exclude_countries=["DE", "FR"]), lambda c: c["country"] not in {"DE", "FR"}),
+    (Filters(continents=["AS"]), lambda c: c["continent"] == "AS"),
+    (Filters(min_population=200_000, max_population=900_000), lambda c: 200_000 <= c["population"] <= 900_000),
+])
+def test_filters_apply_inside_ranking(engine, filters, check):
+    results = engine.recommender.for_city(PORTLAND, 20, filters)
+    assert len(results) == 20
+    assert all(check(engine.table.cities.loc[s.geonameid]) for s in results)
+
+
+def test_required_industries_themes_and_languages(engine):
+    results = engine.recommender.for_city(PORTLAND, 10, Filters(industries=["port_logistics"], themes=["port_city"],
+                                                                 languages=["pt"]))
+    assert results
+    for s in results:
+        profile = engine.table.profiles[s.geonameid]
+        assert "port_logistics" in profile["industries"] and "port_city" in profile["themes"]
+        country = engine.table.countries.position[engine.table.cities.loc[s.geonameid, "country"]]
+        pt = engine.table.countries.languages.index("pt")
+        assert engine.table.countries.language_share[country, pt] >= 0.05
+
+
+def test_diversity_limits_one_country(engine):
+    plain = engine.recommender.for_city(CHICAGO, 10)
+    diverse = engine.recommender.for_city(CHICAGO, 10, Filters(diversity=1.0))
+    countries = [engine.table.cities.loc[s.geonameid, "country"] for s in diverse]
+    assert len(countries) == len(set(countries)) == 10
+    assert [s.score for s in diverse] != [s.score for s in plain] or len(
+        {engine.table.cities.loc[s.geonameid, "country"] for s in plain}) == 10
+
+
+def test_intent_moves_the_slate(engine):
+    plain = [s.geonameid for s in engine.recommender.for_city(CHICAGO, 10)]
+    intent = engine.recommender.for_city(CHICAGO, 10, Filters(
+        intent="port city with maritime logistics and a Portuguese-speaking community"))
+    assert [s.geonameid for s in intent] != plain
+    ports = sum(engine.table.cities.loc[s.geonameid, "harbour_size"] > 0 or
+                "port_city" in engine.table.profiles.get(s.geonameid, {}).get("themes", []) for s in intent)
+    assert ports >= 5
+
+
+def test_explanations_are_plain_language_with_numbers(engine):
+    for suggestion in engine.recommender.for_city(CHICAGO, 10):
+        assert 2 <= len(suggestion.reasons) <= 4
+        assert all(isinstance(r, str) and len(r) > 8 for r in suggestion.reasons)
+        assert set(suggestion.contributions) == set(FEATURES)
+        total = sum(suggestion.contributions.values())
+        assert np.isfinite(total)
+
+
+def test_batch_contract(curated_build, tmp_path, monkeypatch):
+    monkeypatch.setenv("MATCHER_HOME", str(curated_build.path.parent.parent))
+    batch = tmp_path / "ids.txt"
+    batch.write_text(f"{PORTLAND}\n999999999\n\n{COVENTRY}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["recommend", "--batch", str(batch), "--k", "5"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == [PORTLAND, 999999999, COVENTRY]
+    assert "error" in lines[1] and "results" not in lines[1]
+    for line in (lines[0], lines[2]):
+        assert isinstance(line["known_partners"], list) and len(line["results"]) == 5
+        for item in line["results"]:
+            assert set(item) == {"geonameid", "name", "country", "continent", "population", "score", "reasons"}
+            assert isinstance(item["geonameid"], int) and isinstance(item["population"], int)
+            assert isinstance(item["score"], float) and item["reasons"]
