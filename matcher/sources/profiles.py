@@ -10,14 +10,15 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import re
 
 import pandas as pd
 import pycountry
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from matcher.paths import PROFILES_DIR, VOCAB_DIR
 from matcher.resolve import local_place_id
@@ -55,21 +56,19 @@ def read_yaml(path: Path):
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
 
 
-def _is_country(code: str) -> bool:
-    return code == "XK" or pycountry.countries.get(alpha_2=code) is not None
+def _country_code(value: str) -> str:
+    if value != "XK" and pycountry.countries.get(alpha_2=value) is None:
+        raise ValueError(f"unknown country code {value!r}")
+    return value
+
+
+CountryCode = Annotated[str, AfterValidator(_country_code)]  # ISO2
 
 
 class Diaspora(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    country: str = Field(description="ISO2 code of the country of origin")
+    country: CountryCode = Field(description="country of origin")
     size: Literal["small", "medium", "large"] | None = None
-
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        if not _is_country(value):
-            raise ValueError(f"unknown country code {value!r}")
-        return value
 
 
 class Partner(BaseModel):
@@ -90,7 +89,7 @@ class Partner(BaseModel):
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    country: str
+    country: CountryCode
     geonameid: int | None = None
     admin1: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
@@ -100,7 +99,7 @@ class Profile(BaseModel):
     diaspora: list[Diaspora] = []
     themes: list[str] = Field(min_length=1, max_length=10)
     languages: list[str] = []
-    colonial_ties: list[str] = []
+    colonial_ties: list[CountryCode] = []
     description: str
     partners: list[Partner] = []
 
@@ -113,20 +112,6 @@ class Profile(BaseModel):
     @classmethod
     def _known_themes(cls, values: list[str]) -> list[str]:
         return _check_terms(values, "themes")
-
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        if not _is_country(value):
-            raise ValueError(f"unknown country code {value!r}")
-        return value
-
-    @field_validator("colonial_ties")
-    @classmethod
-    def _known_ties(cls, values: list[str]) -> list[str]:
-        if unknown := [v for v in values if not _is_country(v)]:
-            raise ValueError(f"unknown country code(s) {unknown}")
-        return values
 
     @field_validator("description")
     @classmethod
