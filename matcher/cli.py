@@ -168,7 +168,7 @@ def _city_json(current, gid: int, brief: bool = False) -> dict:
     if brief:
         return record
     pairs = current.pairs
-    partners = pd_partner_ids(pairs, gid)
+    partners = partner_ids(pairs, gid)
     record.update({
         "subregion": row["subregion"], "timezone": row["timezone"], "climate": row["climate"],
         "capital": bool(row["is_capital"]), "admin_seat": bool(row["is_admin_seat"]),
@@ -307,7 +307,7 @@ def _check_vocabulary(filters) -> None:
             _fail(f"unknown {kind} {unknown}; valid: {', '.join(sorted(vocabulary(kind)))}")
 
 
-def pd_partner_ids(pairs, gid: int) -> list[int]:
+def partner_ids(pairs, gid: int) -> list[int]:
     return sorted(set(pairs.loc[pairs["a"] == gid, "b"]) | set(pairs.loc[pairs["b"] == gid, "a"]))
 
 

@@ -100,10 +100,9 @@ def evaluate_split(table: CityTable, pairs: pd.DataFrame, split: Split, ranker: 
         query = table.query(q, graph)
         features = pair_features(query, table.side.take(positions), positions, graph, table.countries)
         cheap = ranker.prefilter_scores(features)
-        short = np.argsort(-cheap)[: ranker.shortlist]
-        rest = np.setdiff1d(np.argsort(-cheap), short, assume_unique=True)
-        model_order = np.r_[short[np.argsort(-ranker.score(features[short]))], np.argsort(-cheap)[ranker.shortlist:]]
-        del rest
+        by_prefilter = np.argsort(-cheap)
+        short = by_prefilter[: ranker.shortlist]
+        model_order = np.r_[short[np.argsort(-ranker.score(features[short]))], by_prefilter[ranker.shortlist:]]
         shortlist_hits.append(len(relevant & set(short.tolist())) / len(relevant))
         results["model"].append(metrics(model_order, relevant))
         for name, scores in _baselines(table, graph, query, q, positions, features, rng).items():
