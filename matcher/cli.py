@@ -118,8 +118,9 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
 
 
 def _describe(city) -> str:
-    region = f"{city['admin1']}, " if city["admin1"] else ""
-    return f"{city['name']} ({region}{city['country']}), population {city['population']:,}"
+    region = f"{city['admin1']}, " if isinstance(city["admin1"], str) and city["admin1"] else ""
+    size = f"population {city['population']:,}" if city["population"] else "population unknown"
+    return f"{city['name']} ({region}{city['country']}), {size}"
 
 
 @app.command()

@@ -43,9 +43,10 @@ def _short(population: int) -> str:
 
 
 def _labels(ids: set[str], kind: str) -> str:
+    """'software and IT, biotechnology and life sciences': labels keep their own 'and', so commas join them."""
     terms = vocabulary(kind)
-    labels = [terms[i].label.lower() for i in sorted(ids)][:3]
-    return " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    labels = [terms[i].label for i in sorted(ids)][:3]
+    return ", ".join(label[0].lower() + label[1:] for label in labels)
 
 
 def concept_scores(contributions: np.ndarray) -> dict[str, float]:
@@ -115,6 +116,8 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
             return None
         return f"{a['name']} already has {count} partner{'s' if count > 1 else ''} in {names[b['country']]}"
     if concept == "size":
+        if not (a["population"] and b["population"]):
+            return None  # a place known only from a link table: size unknown
         ratio = value("pop_ratio")
         if ratio > 0.5 and not fallback:
             return None
