@@ -45,7 +45,7 @@ def merge_pairs(imported: pd.DataFrame, profiles: list[Profile]) -> pd.DataFrame
 
 
 def run_build(home: Path, links: list[Path], migration: list[Path], context: Path | None,
-              progress: Callable[[str], None] = lambda message: None) -> Path:
+              progress: Callable[[str], None] = lambda message: None, train_ranker: bool = True) -> Path:
     """Build everything into a new folder under `home` and make it live; the previous build stays on failure."""
     started = time.perf_counter()
 
@@ -100,9 +100,11 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
                        "link_pairs": report["pairs"]},
             "seconds": round(time.perf_counter() - started, 1),
         }
-        step("embedding city texts and training the ranker")
-        ranker = train(Build(folder))
-        manifest["model"] = {"training_rows": ranker.training_rows_, "training_queries": ranker.training_queries_}
+        if train_ranker:
+            step("embedding city texts and training the ranker")
+            ranker = train(Build(folder))
+            manifest["model"] = {"training_rows": ranker.training_rows_,
+                                 "training_queries": ranker.training_queries_}
         manifest["seconds"] = round(time.perf_counter() - started, 1)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
         final = publish(home, folder)

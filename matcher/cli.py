@@ -73,6 +73,7 @@ def profiles(
 def build(
     links: list[Path] = typer.Option([], "--links", help="A link table of known partnerships (repeatable)."),
     migration: list[Path] = typer.Option([], "--migration", help="UN DESA bilateral migrant stock CSV."),
+    train_ranker: bool = typer.Option(True, "--train/--no-train", help="Train the ranker (default) or not."),
 ) -> None:
     """Build the catalogue, pairs and context into $MATCHER_HOME (atomically: a failure keeps the old build)."""
     from matcher.build import run_build
@@ -82,7 +83,8 @@ def build(
     context = paths.context_dir()
     typer.echo(f"building into {home} (context: {context or 'none'})", err=True)
     try:
-        run_build(home, links, migration, context, progress=lambda message: typer.echo(message, err=True))
+        run_build(home, links, migration, context, progress=lambda message: typer.echo(message, err=True),
+                  train_ranker=train_ranker)
     except (InputError, ProfileError) as exc:
         _fail(f"build failed, previous build kept: {exc}", 2)
 

@@ -29,7 +29,7 @@ def built(tmp_path_factory):
     links = write_links(home.parent / "links.csv", LINKS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MATCHER_HOME", str(home))
-        result = invoke("build", "--links", links)
+        result = invoke("build", "--no-train", "--links", links)  # the ranker is tested on its own
         assert result.exit_code == 0, result.output
         yield home
 
@@ -76,7 +76,7 @@ def test_malformed_input_keeps_previous_build(built, monkeypatch, tmp_path):
     before = current_dir(built).resolve()
     bad = tmp_path / "bad.csv"
     bad.write_text("city1,country1\nA,B\n", encoding="utf-8")
-    result = invoke("build", "--links", bad)
+    result = invoke("build", "--no-train", "--links", bad)
     assert result.exit_code == 2
     assert "bad.csv, line 1: missing column(s)" in result.output
     assert current_dir(built).resolve() == before
@@ -91,7 +91,7 @@ def test_stats_without_build_says_how_to_make_one(home):
 def test_build_without_shared_data(home, monkeypatch, tmp_path):
     """No ../shared: the build works, context fields are empty, curated profiles still count."""
     monkeypatch.setenv("MATCHER_SHARED", str(tmp_path / "nowhere"))
-    assert invoke("build").exit_code == 0
+    assert invoke("build", "--no-train").exit_code == 0
     from matcher.store import Build
     current = Build.open(home)
     assert current.manifest["inputs"]["context"] is None

@@ -17,7 +17,8 @@ def reference(tmp_path_factory):
     home = tmp_path_factory.mktemp("reference")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MATCHER_HOME", str(home))
-        result = CliRunner().invoke(app, ["build", "--links", str(LINKS_CSV), "--migration", str(MIGRATION_CSV)])
+        result = CliRunner().invoke(app, ["build", "--no-train", "--links", str(LINKS_CSV),
+                                          "--migration", str(MIGRATION_CSV)])
         assert result.exit_code == 0, result.output
         stats = json.loads(CliRunner().invoke(app, ["stats", "--json"]).stdout)
     return Build.open(home), stats
