@@ -144,7 +144,7 @@ class Graph:
         return cls(adjacency, places.country, n_countries, region, vicinity, places.lat, places.lon)
 
     def neighbours(self, position: int) -> np.ndarray:
-        return self.adjacency.indices[self.adjacency.indptr[position]:self.adjacency.indptr[position + 1]]
+        return row_indices(self.adjacency, position)
 
 
 @dataclass
@@ -155,7 +155,11 @@ class Query:
     position: int | None    # in the catalogue, or None for a city described by the caller
     region: int             # admin-1 region index, -1 unknown
     vicinity: np.ndarray    # catalogue positions within VICINITY_KM
-    record: dict | None = None  # name, country, population and curated fields of a caller's city
+
+
+def row_indices(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
+    """Column positions of the non-zero entries of one row."""
+    return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
 
 
 def _log_km(km: np.ndarray) -> np.ndarray:

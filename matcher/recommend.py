@@ -116,7 +116,7 @@ class Recommender:
 
     def _suggestion(self, query: Query, position: int, score: float, features: np.ndarray,
                     contributions: np.ndarray) -> Suggestion:
-        a, b = self.city_record(query), self.city_record_at(position)
+        a, b = self.city_record_at(query.position), self.city_record_at(position)
         ca, cb = query.side.country[0], self.table.side.country[position]
         countries = self.table.countries
         common = np.intersect1d(self.graph.neighbours(position), query.partners)
@@ -138,11 +138,6 @@ class Recommender:
                   "population": int(row["population"]), "climate": row["climate"]}
         return {**record, **{key: value for key, value in self.table.profiles.get(gid, {}).items()
                              if key in ("industries", "themes", "diaspora")}}
-
-    def city_record(self, query: Query) -> dict:
-        if query.position is not None:
-            return self.city_record_at(query.position)
-        return query.record  # a city described by the caller carries its own record
 
     def shared_languages(self, ca: int, cb: int) -> list[str]:
         shares = self.table.countries.language_share

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from scipy import sparse
 from sklearn.neighbors import BallTree
 
 from matcher.citytext import curated_text, generated_text
 from matcher.embed import EmbeddingCache
-from matcher.features import INCOME_LEVELS, VICINITY_KM, CitySide, Countries, Graph, Query
+from matcher.features import INCOME_LEVELS, VICINITY_KM, CitySide, Countries, Graph, Query, row_indices
 from matcher.geo import EARTH_RADIUS_KM
 from matcher.sources.profiles import vocabulary
 
@@ -45,10 +44,8 @@ class CityTable:
     countries: Countries
     cities: pd.DataFrame
     profiles: dict[int, dict]
-    climates: list[str]
     region: np.ndarray
     vicinity: sparse.csr_matrix
-    tree: BallTree
 
     @classmethod
     def build(cls, cities: pd.DataFrame, countries: pd.DataFrame, migration: pd.DataFrame,
@@ -89,8 +86,7 @@ class CityTable:
         near = tree.query_radius(np.radians(np.c_[side.lat, side.lon]), r=VICINITY_KM / EARTH_RADIUS_KM)
         rows = np.repeat(np.arange(len(near)), [len(x) for x in near])
         vicinity = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(near))), shape=(len(ids),) * 2)
-        return cls(ids, {gid: i for i, gid in enumerate(ids)}, side, table, cities, by_id, climates, region,
-                   vicinity, tree)
+        return cls(ids, {gid: i for i, gid in enumerate(ids)}, side, table, cities, by_id, region, vicinity)
 
     def graph(self, a_ids, b_ids) -> Graph:
         a = np.array([self.position[i] for i in a_ids], dtype=int)
@@ -102,4 +98,4 @@ class CityTable:
 
     def query(self, position: int, graph: Graph) -> Query:
         return Query(self.side.take([position]), graph.neighbours(position), position, int(self.region[position]),
-                     self.vicinity.indices[self.vicinity.indptr[position]:self.vicinity.indptr[position + 1]])
+                     row_indices(self.vicinity, position))
