@@ -98,7 +98,6 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
                        "profiles": len(profiles), "pairs": int(len(pairs)),
                        "link_rows": report["rows"], "link_resolved_rows": report["resolved_rows"],
                        "link_pairs": report["pairs"]},
-            "seconds": round(time.perf_counter() - started, 1),
         }
         if train_ranker:
             step("embedding city texts and training the ranker")
