@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from matcher.embed import EmbeddingCache
+from matcher.embed import EmbeddingCache, embed_query
 from matcher.features import Graph
 from matcher.paths import PROJECT_ROOT, threads
 from matcher.rank import PartnerRanker
@@ -61,4 +62,5 @@ class Engine:
             raise FileNotFoundError(f"no trained ranker in {build.path}: run `matcher train`")
         ranker = PartnerRanker.load(path)
         ranker.n_jobs = n_jobs
-        return cls(build, table, graph, ranker, Recommender(table, graph, ranker, lambda text: cache.embed([text])[0]))
+        # Intents and described cities are embedded on demand, kept in memory, never written to the cache.
+        return cls(build, table, graph, ranker, Recommender(table, graph, ranker, lru_cache(4096)(embed_query)))

@@ -47,6 +47,13 @@ class Countries:
     population: np.ndarray
     languages: list[str]            # column labels of language_share (ISO 639 codes)
     names: dict[str, str]           # ISO2 -> English name
+    language_overlap: np.ndarray = field(init=False)  # country x country: sum of the smaller language shares
+    shared_official: np.ndarray = field(init=False)   # country x country, bool
+
+    def __post_init__(self):
+        self.language_overlap = np.stack([np.minimum(row, self.language_share).sum(axis=1)
+                                          for row in self.language_share])
+        self.shared_official = (self.official.astype(np.float32) @ self.official.T.astype(np.float32)) > 0
 
     @classmethod
     def from_tables(cls, countries: pd.DataFrame, migration: pd.DataFrame) -> "Countries":
@@ -162,77 +169,57 @@ def row_indices(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
     return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
 
 
-def _log_km(km: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(km), np.log1p(km), np.nan)
+def spread(matrix: sparse.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """matrix.T @ x for an x that is non-zero only on `rows`: cheap when they are few."""
+    block = matrix[rows]
+    return np.bincount(block.indices, weights=np.repeat(weights, np.diff(block.indptr)), minlength=matrix.shape[1])
 
 
-def _nearest_partner(rows: sparse.csr_matrix, distance: np.ndarray) -> np.ndarray:
-    """For each row (a city's partners), the distance from A to the closest of them; inf when none."""
-    values = distance[rows.indices]
-    out = np.full(rows.shape[0], np.inf)
-    filled = np.diff(rows.indptr) > 0
-    if values.size:
-        out[filled] = np.minimum.reduceat(values, rows.indptr[:-1][filled])
-    return out
+def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Graph, countries: Countries,
+                  is_edge: np.ndarray | None = None, similarity: np.ndarray | None = None) -> np.ndarray:
+    """Feature matrix (len(positions) x len(FEATURES)) for A -> each catalogue city at `positions`.
 
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    shared = (b & a).sum(axis=1).astype(float)
-    union = (b | a).sum(axis=1).astype(float)
-    return shared, np.divide(shared, union, out=np.full_like(shared, np.nan), where=union > 0)
-
-
-def pair_features(query: Query, candidates: CitySide, positions: np.ndarray, graph: Graph,
-                  countries: Countries, is_edge: np.ndarray | None = None) -> np.ndarray:
-    """Feature matrix (len(positions) x len(FEATURES)) for A -> each candidate.
-
-    `candidates` holds the rows of the catalogue at `positions`; `is_edge` marks candidates that are A's
-    partners in `graph`: their own edge is taken out of the counts (no leakage).
+    `side` describes the whole catalogue; `is_edge` marks candidates that are A's partners in `graph`: their own
+    edge is taken out of the counts (no leakage). `similarity` may supply the embedding similarity (an
+    approximation, when shortlisting the whole catalogue); by default it is computed exactly.
     """
-    a, b = query.side, candidates
+    a = query.side
     n = len(positions)
     excluded = np.zeros(n) if is_edge is None else is_edge.astype(float)
-    ca, cb = int(a.country[0]), b.country
+    ca, cb = int(a.country[0]), side.country[positions]
     columns: dict[str, np.ndarray] = {}
 
     def pair(name, value_a, value_b):
         columns[f"{name}_a"] = np.broadcast_to(np.asarray(value_a, float), (n,))
         columns[f"{name}_b"] = np.asarray(value_b, float)
 
-    # Graph: A's partners as an indicator vector over the catalogue.
-    indicator = np.zeros(graph.adjacency.shape[0])
-    indicator[query.partners] = 1.0
-    degree_a = indicator.sum() - excluded
+    def of_b(name: str) -> np.ndarray:
+        return getattr(side, name)[positions]
+
+    # Graph: A's partners as weights over the catalogue, spread to the cities they are partnered with.
+    partners = query.partners
+    degree_a = len(partners) - excluded
     degree_b = graph.degree[positions] - excluded
-    common = graph.adjacency[positions] @ indicator
-    adamic = graph.adjacency[positions] @ (indicator * graph.weights)
-    partners_a_in_cb = np.bincount(graph.country[query.partners], minlength=countries.population.size)[cb] - excluded
+    common = spread(graph.adjacency, partners, np.ones(len(partners)))[positions]
+    adamic = spread(graph.adjacency, partners, graph.weights[partners])[positions]
+    partners_a_in_cb = np.bincount(graph.country[partners], minlength=countries.population.size)[cb] - excluded
     partners_b_in_ca = graph.partners_in_country[positions, ca] - excluded
 
-    # Geography of the partnerships: B near A's partners, A near B's partners, links between the two regions
-    # and between the two neighbourhoods.
-    distance_to_a = haversine_km(a.lat[0], a.lon[0], graph.lat, graph.lon)
-    if query.position is not None:
-        distance_to_a[query.position] = np.inf
-    near_a = _nearest_partner(graph.adjacency[positions], distance_to_a)
-    if len(query.partners):
-        spread = haversine_km(b.lat[:, None], b.lon[:, None], graph.lat[query.partners][None, :],
-                              graph.lon[query.partners][None, :])
-        spread[positions[:, None] == query.partners[None, :]] = np.inf  # B itself is not near B
-        near_b = spread.min(axis=1)
-    else:
-        near_b = np.full(n, np.inf)
+    # Links between the two admin-1 regions and between the two neighbourhoods. A same-region or nearby pair's
+    # own edge is counted twice by these sums (once from each end).
     region_links = np.full(n, np.nan)
-    known = graph.region[positions] >= 0
-    # A same-region or nearby pair's own edge is counted twice by these sums (once from each end).
+    region_b = graph.region[positions]
+    known = region_b >= 0
     if query.region >= 0:
         row = graph.region_links[query.region].toarray().ravel()
-        own = excluded * (1 + (graph.region[positions] == query.region))
-        region_links[known] = np.log1p(np.maximum(row[graph.region[positions]] - own, 0))[known]
-    around_a = np.zeros(graph.adjacency.shape[0])
-    around_a[query.vicinity] = 1.0
-    linked_from_around_a = graph.adjacency @ around_a          # partners each city has around A
-    vicinity_links = graph.vicinity[positions] @ linked_from_around_a - excluded * (1 + around_a[positions])
+        own = excluded * (1 + (region_b == query.region))
+        region_links[known] = np.log1p(np.maximum(row[region_b] - own, 0))[known]
+    linked = spread(graph.adjacency, query.vicinity, np.ones(len(query.vicinity)))  # partners around A, per city
+    touched = np.flatnonzero(linked)
+    around_a = np.zeros(graph.adjacency.shape[0], bool)
+    around_a[query.vicinity] = True
+    vicinity_links = (spread(graph.vicinity, touched, linked[touched])[positions]
+                      - excluded * (1 + around_a[positions]))
 
     born_b_in_a = countries.born_in_living_in[cb, ca]
     born_a_in_b = countries.born_in_living_in[ca, cb]
@@ -240,52 +227,58 @@ def pair_features(query: Query, candidates: CitySide, positions: np.ndarray, gra
         share_b_in_a = born_b_in_a / countries.population[ca]
         share_a_in_b = born_a_in_b / countries.population[cb]
     same_country = cb == ca
-    pair("log_pop", a.log_pop[0], b.log_pop)
-    pair("capital", a.capital[0], b.capital)
-    pair("admin_seat", a.admin_seat[0], b.admin_seat)
-    pair("harbour", a.harbour[0], b.harbour)
-    pair("airport", a.airport[0], b.airport)
-    pair("income", a.income[0], b.income)
-    pair("growth", a.growth[0], b.growth)
+    profile_b = of_b("profile")
+    pair("log_pop", a.log_pop[0], of_b("log_pop"))
+    pair("capital", a.capital[0], of_b("capital"))
+    pair("admin_seat", a.admin_seat[0], of_b("admin_seat"))
+    pair("harbour", a.harbour[0], of_b("harbour"))
+    pair("airport", a.airport[0], of_b("airport"))
+    pair("income", a.income[0], of_b("income"))
+    pair("growth", a.growth[0], of_b("growth"))
     pair("degree", np.log1p(degree_a), np.log1p(degree_b))
     pair("born_there_here", np.where(same_country, np.nan, np.log1p(born_b_in_a)),
          np.where(same_country, np.nan, np.log1p(born_a_in_b)))
     pair("born_there_share", np.where(same_country, np.nan, share_b_in_a),
          np.where(same_country, np.nan, share_a_in_b))
     pair("lists_diaspora", np.where(a.profile[0], a.diaspora[0][cb], np.nan),
-         np.where(b.profile, b.diaspora[:, ca], np.nan))
+         np.where(profile_b, side.diaspora[positions, ca], np.nan))
     pair("partners_in_country", np.log1p(partners_a_in_cb), np.log1p(partners_b_in_ca))
-    pair("profile", a.profile[0], b.profile)
-    pair("partner_nearby", _log_km(near_b), _log_km(near_a))
+    pair("profile", a.profile[0], profile_b)
 
-    both_profiles = a.profile[0] & b.profile
-    shared_ind, jac_ind = _jaccard(a.industries[0], b.industries)
-    shared_th, jac_th = _jaccard(a.themes[0], b.themes)
+    # Curated terms are compared only where both cities have a profile; elsewhere the columns stay unknown.
+    both_profiles = np.flatnonzero(profile_b) if a.profile[0] else np.zeros(0, int)
+    jac_ind, jac_th = np.full(n, np.nan), np.full(n, np.nan)
+    shared_ind, shared_th = np.full(n, np.nan), np.full(n, np.nan)
+    shared_ind[both_profiles], jac_ind[both_profiles] = _jaccard(a.industries[0], side.industries[positions[both_profiles]])
+    shared_th[both_profiles], jac_th[both_profiles] = _jaccard(a.themes[0], side.themes[positions[both_profiles]])
     own = excluded * (1 + same_country)  # the pair's edge, counted once from each end
     links = graph.country_links[ca, cb] - own
     expected = ((graph.country_degree[ca] - own + 1) * (graph.country_degree[cb] - own + 1)
                 / np.maximum(graph.country_degree.sum() - 2 * excluded, 1))
-    share_a, share_b = countries.language_share[ca], countries.language_share[cb]
+    lat_b, lon_b, log_pop_b = of_b("lat"), of_b("lon"), of_b("log_pop")
+    climate_b, known_climate = of_b("climate"), a.climate[0] >= 0
+    if similarity is None:
+        similarity = side.embedding[positions] @ a.embedding[0]
     columns.update({
-        "pop_ratio": np.abs(b.log_pop - a.log_pop[0]),
-        "log_distance": np.log1p(haversine_km(a.lat[0], a.lon[0], b.lat, b.lon)),
+        "pop_ratio": np.abs(log_pop_b - a.log_pop[0]),
+        "log_distance": np.log1p(haversine_km(a.lat[0], a.lon[0], lat_b, lon_b)),
         "same_country": same_country,
-        "same_continent": b.continent == a.continent[0],
-        "same_subregion": b.subregion == a.subregion[0],
+        "same_continent": of_b("continent") == a.continent[0],
+        "same_subregion": of_b("subregion") == a.subregion[0],
         "neighbours": countries.neighbours[ca, cb],
-        "lat_gap": np.abs(b.lat - a.lat[0]),
-        "same_climate": np.where((a.climate[0] >= 0) & (b.climate >= 0), b.climate == a.climate[0], np.nan),
-        "same_climate_group": np.where((a.climate[0] >= 0) & (b.climate >= 0),
-                                       b.climate_group == a.climate_group[0], np.nan),
-        "both_ports": (a.harbour[0] > 0) & (b.harbour > 0),
-        "language_overlap": np.minimum(share_a[None, :], share_b).sum(axis=1),
-        "shared_official": (countries.official[ca][None, :] & countries.official[cb]).any(axis=1),
-        "income_gap": np.abs(b.income - a.income[0]),
-        "shared_industries": np.where(both_profiles, shared_ind, np.nan),
-        "industry_jaccard": np.where(both_profiles, jac_ind, np.nan),
-        "shared_themes": np.where(both_profiles, shared_th, np.nan),
-        "theme_jaccard": np.where(both_profiles, jac_th, np.nan),
-        "embedding_similarity": b.embedding @ a.embedding[0],
+        "lat_gap": np.abs(lat_b - a.lat[0]),
+        "same_climate": np.where(known_climate & (climate_b >= 0), climate_b == a.climate[0], np.nan),
+        "same_climate_group": np.where(known_climate & (climate_b >= 0),
+                                       of_b("climate_group") == a.climate_group[0], np.nan),
+        "both_ports": (a.harbour[0] > 0) & (of_b("harbour") > 0),
+        "language_overlap": countries.language_overlap[ca, cb],
+        "shared_official": countries.shared_official[ca, cb],
+        "income_gap": np.abs(of_b("income") - a.income[0]),
+        "shared_industries": shared_ind,
+        "industry_jaccard": jac_ind,
+        "shared_themes": shared_th,
+        "theme_jaccard": jac_th,
+        "embedding_similarity": similarity,
         "common_partners": common,
         "adamic_adar": adamic,
         "country_pair_links": np.log1p(np.maximum(links, 0)),
@@ -293,4 +286,14 @@ def pair_features(query: Query, candidates: CitySide, positions: np.ndarray, gra
         "region_pair_links": region_links,
         "vicinity_links": np.log1p(np.maximum(vicinity_links, 0)),
     })
-    return np.column_stack([np.asarray(columns[name], dtype=np.float32) for name in FEATURES])
+    # Filled column by column, then transposed: writing contiguous rows is what makes this fast.
+    matrix = np.empty((len(FEATURES), n), np.float32)
+    for i, name in enumerate(FEATURES):
+        matrix[i] = columns[name]
+    return matrix.T
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    shared = (b & a).sum(axis=1).astype(float)
+    union = (b | a).sum(axis=1).astype(float)
+    return shared, np.divide(shared, union, out=np.full_like(shared, np.nan), where=union > 0)

@@ -1,24 +1,29 @@
-"""The learned two-sided ranker: LightGBM LambdaRank over pair features, with hard negatives.
+"""The learned two-sided ranker: LightGBM over pair features, with hard negatives.
 
 A pair must suit both cities: the score of A and B is the mean of the model's A -> B and B -> A scores. A cheap
-linear prefilter, trained on the same rows, narrows the whole catalogue to a shortlist the model then scores.
+prefilter (logistic regression on the standardised features and their squares), trained on the same rows, narrows
+the whole catalogue to a shortlist the model then scores: trees over every city of the catalogue cost too much time
+for an interactive request.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import BallTree
 
 from matcher import __version__
+from matcher.attribution import PathAttribution
 from matcher.features import FEATURES, SWAP, Graph, pair_features, swap_sides
 from matcher.table import CityTable
 
-ARTEFACT_FORMAT = 1
+ARTEFACT_FORMAT = 2
 
 
 @dataclass
@@ -35,8 +40,8 @@ class Negatives:
 class PartnerRanker:
     def __init__(self, objective: str = "binary", two_sided: bool = True,
                  n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 31,
-                 min_child_samples: int = 40, max_queries: int = 8000, shortlist: int = 1500,
-                 prefilter_trees: int = 40, cold_share: float = 0.3,
+                 min_child_samples: int = 40, max_queries: int = 8000, shortlist: int = 300,
+                 cold_share: float = 0.3,
                  negatives: Negatives | None = None, random_state: int = 0, n_jobs: int = 1):
         self.objective = objective
         self.two_sided = two_sided
@@ -46,7 +51,6 @@ class PartnerRanker:
         self.min_child_samples = min_child_samples
         self.max_queries = max_queries
         self.shortlist = shortlist
-        self.prefilter_trees = prefilter_trees
         self.cold_share = cold_share
         self.negatives = negatives or Negatives()
         self.random_state = random_state
@@ -56,6 +60,7 @@ class PartnerRanker:
     def fit(self, table: CityTable, graph: Graph, pool: np.ndarray) -> "PartnerRanker":
         """Learn from the partnerships in `graph`; negatives are drawn from the catalogue positions in `pool`."""
         X, y, groups = self._training_rows(table, graph, pool)
+        self._fit_prefilter(X, y)
         if self.two_sided and self.objective == "binary":
             # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
             X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
@@ -67,9 +72,28 @@ class PartnerRanker:
             self.booster_ = lgb.LGBMRanker(objective="lambdarank", **settings).fit(X, y, group=groups).booster_
         else:  # scores comparable across queries, which the B -> A half of a two-sided score needs
             self.booster_ = lgb.LGBMClassifier(objective="binary", **settings).fit(X, y).booster_
+        self.attribution_ = PathAttribution(self.booster_)
         self.training_rows_ = int(len(y))
         self.training_queries_ = int(len(groups))
         return self
+
+    def _fit_prefilter(self, X: np.ndarray, y: np.ndarray) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column unknown everywhere: centre 0, scale 1
+            center, spread = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+        self.center_ = np.nan_to_num(center)
+        self.scale_ = np.where(spread > 0, spread, 1.0)
+        z = self._standardised(X)
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(np.vstack([z, z * z]).T, y)
+        self.prefilter_weights_ = model.coef_.ravel()
+
+    def _standardised(self, features: np.ndarray) -> np.ndarray:
+        """Features x rows, standardised, clipped to 5 deviations; unknown values at the mean (0)."""
+        z = np.ascontiguousarray(features.T, dtype=np.float32) - self.center_[:, None].astype(np.float32)
+        z *= (1 / self.scale_)[:, None].astype(np.float32)
+        np.clip(z, -5, 5, out=z)
+        z[np.isnan(z)] = 0
+        return z
 
     def _training_rows(self, table: CityTable, graph: Graph, pool: np.ndarray):
         """Per query city: its partners (positives) and hard negatives.
@@ -107,17 +131,18 @@ class PartnerRanker:
                 candidates = np.r_[partners, negatives]
                 is_positive = np.r_[np.ones(len(partners), bool), np.zeros(len(negatives), bool)]
                 source = cold_graph if is_cold else graph
-                rows.append(pair_features(table.query(q, source), side.take(candidates), candidates, source,
-                                          table.countries, None if is_cold else is_positive))
+                rows.append(pair_features(table.query(q, source), side, candidates, source, table.countries,
+                                          None if is_cold else is_positive))
                 labels.append(is_positive.astype(int))
                 groups.append(len(candidates))
         return np.vstack(rows), np.concatenate(labels), np.array(groups)
 
     # -- scoring ------------------------------------------------------------------------------------
     def prefilter_scores(self, features: np.ndarray) -> np.ndarray:
-        """A cheap A -> B score from the model's first trees, to shortlist the whole catalogue."""
-        return self.booster_.predict(features, num_iteration=self.prefilter_trees, raw_score=True,
-                                     num_threads=self.n_jobs)
+        """A cheap A -> B score (linear in the features and their squares), to shortlist the whole catalogue."""
+        z = self._standardised(features)
+        linear, square = np.split(self.prefilter_weights_.astype(np.float32), 2)
+        return linear @ z + square @ (z * z)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Two-sided score of each row of A -> B features: mean of both directions."""
@@ -128,9 +153,9 @@ class PartnerRanker:
         return (both[: len(features)] + both[len(features):]) / 2
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
-        """Per-feature contributions to the two-sided score (SHAP values, A -> B feature order)."""
-        forward = self.booster_.predict(features, pred_contrib=True, num_threads=self.n_jobs)[:, :-1]
-        backward = self.booster_.predict(swap_sides(features), pred_contrib=True, num_threads=self.n_jobs)[:, :-1]
+        """Per-feature contributions to the two-sided score (path attributions, A -> B feature order)."""
+        forward, _ = self.attribution_.contributions(features)
+        backward, _ = self.attribution_.contributions(swap_sides(features))
         return (forward + backward[:, SWAP]) / 2  # SWAP is its own inverse: back to A -> B names
 
     def feature_importance(self) -> dict[str, float]:
@@ -142,6 +167,8 @@ class PartnerRanker:
         artefact = {"format": ARTEFACT_FORMAT, "matcher_version": __version__, "features": FEATURES,
                     "params": self._params(),
                     "training": {"rows": self.training_rows_, "queries": self.training_queries_},
+                    "prefilter": {"center": self.center_.tolist(), "scale": self.scale_.tolist(),
+                                  "weights": self.prefilter_weights_.tolist()},
                     "booster": self.booster_.model_to_string()}
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(artefact))
@@ -157,6 +184,10 @@ class PartnerRanker:
         params["negatives"] = Negatives(**params["negatives"])
         ranker = cls(**params)
         ranker.booster_ = lgb.Booster(model_str=artefact["booster"])
+        ranker.attribution_ = PathAttribution(ranker.booster_)
+        prefilter = artefact["prefilter"]
+        ranker.center_, ranker.scale_, ranker.prefilter_weights_ = (
+            np.array(prefilter[key]) for key in ("center", "scale", "weights"))
         ranker.training_rows_ = artefact["training"]["rows"]
         ranker.training_queries_ = artefact["training"]["queries"]
         return ranker
@@ -164,7 +195,7 @@ class PartnerRanker:
     def _params(self) -> dict:
         params = {name: getattr(self, name) for name in ("objective", "two_sided", "n_estimators", "learning_rate", "num_leaves",
                                                          "min_child_samples", "max_queries", "shortlist",
-                                                         "prefilter_trees", "cold_share",
+                                                         "cold_share",
                                                          "random_state", "n_jobs")}
         params["negatives"] = self.negatives.__dict__
         return params

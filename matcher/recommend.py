@@ -9,10 +9,13 @@ import numpy as np
 from babel import Locale
 
 from matcher import explain
-from matcher.features import FEATURES, CitySide, Graph, Query, pair_features
+from matcher.features import FEATURES, Graph, Query, pair_features
+from matcher.geo import haversine_km
 from matcher.rank import PartnerRanker
 from matcher.sources.profiles import vocabulary
-from matcher.table import CityTable
+from matcher.table import CityProfile, CityTable
+
+__all__ = ["CityProfile", "Comparison", "Filters", "Recommender", "Suggestion"]
 
 INTENT_WEIGHT = 1.0  # how much a free-text intent moves the score, in standard deviations of intent similarity
 
@@ -39,28 +42,80 @@ class Suggestion:
     contributions: dict[str, float]
 
 
+@dataclass
+class Comparison(Suggestion):
+    facts: dict = field(default_factory=dict)   # what a planner compares side by side, as plain values
+
+
+@dataclass
+class Ranking:
+    """The candidates of one query: a shortlist scored by the model, the rest scored by the prefilter only."""
+    shortlist: np.ndarray    # indices into the candidate positions, best first
+    scores: np.ndarray       # model scores of the shortlist
+    prefilter: np.ndarray    # prefilter score of every candidate
+    features: np.ndarray     # A -> B features of every candidate (shortlisted rows exact)
+
+    def order(self) -> np.ndarray:
+        """Every candidate, best first: the shortlist, then the rest by prefilter score."""
+        rest = np.setdiff1d(np.arange(len(self.prefilter)), self.shortlist)
+        return np.r_[self.shortlist, rest[np.argsort(-self.prefilter[rest])]]
+
+
 class Recommender:
     def __init__(self, table: CityTable, graph: Graph, ranker: PartnerRanker, embed_text=None,
                  min_language_share: float = 0.05):
         self.table, self.graph, self.ranker = table, graph, ranker
-        self.embed_text = embed_text  # str -> unit vector, for intents
+        self.embed_text = embed_text  # str -> unit vector, for intents and described cities
         self.pool = table.cities["in_default_pool"].to_numpy(bool)
         self.population = table.cities["population"].to_numpy()
+        self.continent = table.cities["continent"].fillna("").to_numpy(str)
+        # Plain lists for the records explanations read: a DataFrame row lookup costs a millisecond.
+        self.names, self.country_of = table.cities["name"].tolist(), table.cities["country"].tolist()
+        self.climates = table.cities["climate"].tolist()
         self.country_codes = np.array(table.countries.codes)
         self.min_language_share = min_language_share
         self.language_position = {lang: i for i, lang in enumerate(table.countries.languages)}
+        self.similarity_column = FEATURES.index("embedding_similarity")
 
     # -- entry points -------------------------------------------------------------------------------
     def for_city(self, geonameid: int, k: int = 10, filters: Filters | None = None) -> list[Suggestion]:
-        position = self.table.position[geonameid]
-        return self.recommend(self.table.query(position, self.graph), k, filters or Filters())
+        return self.recommend(self.query_of(geonameid), k, filters or Filters())
+
+    def for_profile(self, profile: CityProfile, k: int = 10, filters: Filters | None = None) -> list[Suggestion]:
+        """Suggestions for a city described by the caller (InputError for what the catalogue does not know)."""
+        return self.recommend(self.query_of_profile(profile), k, filters or Filters(), self.record_of(profile))
+
+    def compare(self, geonameid: int, candidates: list[int]) -> list[Comparison]:
+        """Chosen candidates side by side: score, reasons and the facts behind them (KeyError: unknown id)."""
+        query = self.query_of(geonameid)
+        positions = np.array([self.table.position[gid] for gid in candidates], dtype=int)
+        if not len(positions):
+            return []
+        features = pair_features(query, self.table.side, positions, self.graph, self.table.countries)
+        scores = self.ranker.score(features)
+        contributions = self.ranker.contributions(features)
+        a = self.city_record_at(query.position)
+        partners = set(query.partners.tolist())
+        out = []
+        for i, position in enumerate(positions):
+            suggestion = self._suggestion(query, a, position, scores[i], features[i], contributions[i])
+            facts = self.facts(query, a, position, features[i], position in partners)
+            out.append(Comparison(**suggestion.__dict__, facts=facts))
+        return out
 
     def known_partners(self, geonameid: int) -> list[int]:
         return sorted(int(self.table.ids[p]) for p in self.graph.neighbours(self.table.position[geonameid]))
 
+    def query_of(self, geonameid: int) -> Query:
+        return self.table.query(self.table.position[geonameid], self.graph)
+
+    def query_of_profile(self, profile: CityProfile) -> Query:
+        self.table.check_profile(profile)
+        return self.table.profile_query(profile, self.graph, self.embed_text(profile.text()))
+
     # -- the pipeline -------------------------------------------------------------------------------
     def candidate_mask(self, query: Query, filters: Filters) -> np.ndarray:
-        side, cities = self.table.side, self.table.cities
+        side = self.table.side
         mask = self.pool.copy()
         mask[query.partners] = False
         if query.position is not None:
@@ -71,7 +126,7 @@ class Recommender:
         if filters.exclude_countries:
             mask &= ~np.isin(country, filters.exclude_countries)
         if filters.continents:
-            mask &= cities["continent"].isin(filters.continents).to_numpy()
+            mask &= np.isin(self.continent, filters.continents)
         if filters.min_population is not None:
             mask &= self.population >= filters.min_population
         if filters.max_population is not None:
@@ -87,57 +142,104 @@ class Recommender:
             mask &= speaks.any(axis=1)[side.country] if columns else False
         return mask
 
-    def recommend(self, query: Query, k: int, filters: Filters) -> list[Suggestion]:
+    def rank(self, query: Query, positions: np.ndarray, intent: np.ndarray | None = None) -> Ranking:
+        """Shortlist the candidates cheaply, then score the shortlist with the two-sided model.
+
+        The shortlist pass reads a low-dimensional sketch of the embeddings; the shortlisted rows get the exact
+        similarity before the model sees them. An intent (unit vector) is blended into both passes.
+        """
+        table = self.table
+        sketch = table.sketch[positions]
+        approximate = sketch @ (query.side.embedding[0] @ table.sketch_basis)
+        features = pair_features(query, table.side, positions, self.graph, table.countries, similarity=approximate)
+        cheap = self.ranker.prefilter_scores(features)
+        if intent is not None:
+            cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(sketch @ (intent @ table.sketch_basis))
+        shortlist = _top(cheap, self.ranker.shortlist)
+        exact = table.side.embedding[positions[shortlist]]
+        features[shortlist, self.similarity_column] = exact @ query.side.embedding[0]
+        scores = self.ranker.score(features[shortlist])
+        if intent is not None:
+            scores = scores + INTENT_WEIGHT * scores.std() * _standardise(exact @ intent)
+        best = np.argsort(-scores)
+        return Ranking(shortlist[best], scores[best], cheap, features)
+
+    def recommend(self, query: Query, k: int, filters: Filters, record: dict | None = None) -> list[Suggestion]:
         positions = np.flatnonzero(self.candidate_mask(query, filters))
         if not len(positions):
             return []
-        candidates = self.table.side.take(positions)
-        features = pair_features(query, candidates, positions, self.graph, self.table.countries)
-        cheap = self.ranker.prefilter_scores(features)
-        intent = self._intent_similarity(filters.intent, candidates)
-        if intent is not None:
-            cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(intent)
-        shortlist = np.argsort(-cheap)[: self.ranker.shortlist]
-        scores = self.ranker.score(features[shortlist])
-        if intent is not None:
-            scores = scores + INTENT_WEIGHT * scores.std() * _standardise(intent[shortlist])
-        order = shortlist[np.argsort(-scores)]
-        chosen = _diversify(order, self.table.side.country[positions], k, filters.diversity)
-        final = dict(zip(shortlist, scores))
-        contributions = self.ranker.contributions(features[chosen]) if chosen else np.zeros((0, len(FEATURES)))
-        return [self._suggestion(query, positions[i], final[i], features[i], contributions[n])
+        ranking = self.rank(query, positions, self._intent_vector(filters.intent))
+        shortlisted = ranking.shortlist
+        chosen = _diversify(np.arange(len(shortlisted)), self.table.side.country[positions[shortlisted]], k,
+                            filters.diversity)
+        rows = ranking.features[shortlisted[chosen]]
+        contributions = self.ranker.contributions(rows) if chosen else np.zeros((0, len(FEATURES)))
+        a = record or self.city_record_at(query.position)
+        return [self._suggestion(query, a, positions[shortlisted[i]], ranking.scores[i], rows[n], contributions[n])
                 for n, i in enumerate(chosen)]
 
     # -- helpers ------------------------------------------------------------------------------------
-    def _intent_similarity(self, intent: str | None, candidates: CitySide) -> np.ndarray | None:
+    def _intent_vector(self, intent: str | None) -> np.ndarray | None:
         if not intent or not intent.strip() or self.embed_text is None:
             return None
-        return candidates.embedding @ self.embed_text(intent.strip()[:1000])
+        return self.embed_text(intent.strip()[:1000])
 
-    def _suggestion(self, query: Query, position: int, score: float, features: np.ndarray,
-                    contributions: np.ndarray) -> Suggestion:
-        a, b = self.city_record_at(query.position), self.city_record_at(position)
+    def _context(self, query: Query, position: int) -> dict:
         ca, cb = query.side.country[0], self.table.side.country[position]
         countries = self.table.countries
         common = np.intersect1d(self.graph.neighbours(position), query.partners)
-        context = {
+        return {
             "country_names": countries.names,
             "born_b_in_a": float(countries.born_in_living_in[cb, ca]),
             "born_a_in_b": float(countries.born_in_living_in[ca, cb]),
-            "common_partners": [self.table.cities["name"].iat[p] for p in common],
+            "common_partners": [self.names[p] for p in common],
+            "common_partner_ids": [int(self.table.ids[p]) for p in common],
             "shared_languages": self.shared_languages(ca, cb),
         }
+
+    def _suggestion(self, query: Query, a: dict, position: int, score: float, features: np.ndarray,
+                    contributions: np.ndarray) -> Suggestion:
+        b = self.city_record_at(position)
         return Suggestion(int(self.table.ids[position]), round(float(score), 4),
-                          explain.reasons(a, b, features, contributions, context),
+                          explain.reasons(a, b, features, contributions, self._context(query, position)),
                           {name: round(float(v), 4) for name, v in zip(FEATURES, contributions)})
+
+    def facts(self, query: Query, a: dict, position: int, features: np.ndarray, known: bool) -> dict:
+        b = self.city_record_at(position)
+        value = dict(zip(FEATURES, features.tolist()))
+        context = self._context(query, position)
+        side = self.table.side
+        return {
+            "population": b["population"] or None,
+            "distance_km": round(float(haversine_km(query.side.lat[0], query.side.lon[0], side.lat[position],
+                                                    side.lon[position])), 1),
+            "same_country": a["country"] == b["country"],
+            "shared_languages": context["shared_languages"],
+            "shared_official_language": bool(value["shared_official"]),
+            "born_in_candidate_country_living_in_city_country": int(context["born_b_in_a"]),
+            "born_in_city_country_living_in_candidate_country": int(context["born_a_in_b"]),
+            "shared_industries": sorted(set(a.get("industries", [])) & set(b.get("industries", []))),
+            "shared_themes": sorted(set(a.get("themes", [])) & set(b.get("themes", []))),
+            "text_similarity": round(value["embedding_similarity"], 3),
+            "common_partners": context["common_partner_ids"],
+            "city_partners_in_candidate_country": round(float(np.expm1(value["partners_in_country_a"]))),
+            "candidate_partners_in_city_country": round(float(np.expm1(value["partners_in_country_b"]))),
+            "candidate_partner_count": round(float(np.expm1(value["degree_b"]))),
+            "climate": b["climate"],
+            "known_partner": known,
+        }
 
     def city_record_at(self, position: int) -> dict:
         gid = int(self.table.ids[position])
-        row = self.table.cities.iloc[position]
-        record = {"geonameid": gid, "name": row["name"], "country": row["country"],
-                  "population": int(row["population"]), "climate": row["climate"]}
+        record = {"geonameid": gid, "name": self.names[position], "country": self.country_of[position],
+                  "population": int(self.population[position]), "climate": self.climates[position]}
         return {**record, **{key: value for key, value in self.table.profiles.get(gid, {}).items()
                              if key in ("industries", "themes", "diaspora")}}
+
+    def record_of(self, profile: CityProfile) -> dict:
+        return {"geonameid": None, "name": profile.name, "country": profile.country,
+                "population": profile.population, "climate": None, "industries": profile.industries,
+                "themes": profile.themes, "diaspora": [{"country": c} for c in profile.diaspora]}
 
     def shared_languages(self, ca: int, cb: int) -> list[str]:
         shares = self.table.countries.language_share
@@ -145,6 +247,14 @@ class Recommender:
         langs = self.table.countries.languages
         english = Locale("en")
         return [english.languages.get(langs[i], langs[i]) for i in np.argsort(-both)[:3] if both[i] >= 0.1]
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest scores, best first."""
+    if len(scores) > n:
+        top = np.argpartition(-scores, n - 1)[:n]
+        return top[np.argsort(-scores[top])]
+    return np.argsort(-scores)
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

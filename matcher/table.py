@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,8 +11,10 @@ from sklearn.neighbors import BallTree
 
 from matcher.citytext import curated_text, generated_text
 from matcher.embed import EmbeddingCache
+from matcher.errors import InputError
 from matcher.features import INCOME_LEVELS, VICINITY_KM, CitySide, Countries, Graph, Query, row_indices
-from matcher.geo import EARTH_RADIUS_KM
+from matcher.geo import EARTH_RADIUS_KM, haversine_km
+from matcher.sources.climate import climate_zones
 from matcher.sources.profiles import vocabulary
 
 
@@ -36,6 +38,37 @@ def city_texts(cities: pd.DataFrame, countries: pd.DataFrame, profiles: dict[int
             for gid, row in cities.iterrows()]
 
 
+REGION_KM = 30.0  # a described city takes the admin-1 region of the nearest catalogue city this close
+
+
+@dataclass
+class CityProfile:
+    """A city described by the caller: one missing from the catalogue, or one with edited fields."""
+    name: str
+    country: str                                            # ISO2
+    latitude: float
+    longitude: float
+    population: int
+    industries: list[str] = field(default_factory=list)     # vocabulary ids
+    themes: list[str] = field(default_factory=list)
+    diaspora: list[str] = field(default_factory=list)       # ISO2 of the countries its communities come from
+    description: str = ""
+    partners: list[int] = field(default_factory=list)       # GeoNames ids of its partners in the catalogue
+
+    def text(self) -> str:
+        return curated_text({"name": self.name, "description": self.description, "industries": self.industries,
+                             "themes": self.themes})
+
+
+SKETCH_DIMENSIONS = 64  # embedding sketch for shortlisting: a 6x cheaper pass over the whole catalogue
+
+
+def _sketch_basis(embedding: np.ndarray) -> np.ndarray:
+    """The leading right singular vectors (uncentred: the shared direction of all texts stays in)."""
+    sample = embedding[:: max(1, len(embedding) // 20_000)]
+    return np.linalg.svd(sample, full_matrices=False)[2][:SKETCH_DIMENSIONS].T.astype(np.float32)
+
+
 @dataclass
 class CityTable:
     ids: np.ndarray
@@ -46,6 +79,8 @@ class CityTable:
     profiles: dict[int, dict]
     region: np.ndarray
     vicinity: sparse.csr_matrix
+    sketch_basis: np.ndarray   # embedding dimensions x SKETCH_DIMENSIONS
+    sketch: np.ndarray         # every city's embedding projected on the basis
 
     @classmethod
     def build(cls, cities: pd.DataFrame, countries: pd.DataFrame, migration: pd.DataFrame,
@@ -86,7 +121,9 @@ class CityTable:
         near = tree.query_radius(np.radians(np.c_[side.lat, side.lon]), r=VICINITY_KM / EARTH_RADIUS_KM)
         rows = np.repeat(np.arange(len(near)), [len(x) for x in near])
         vicinity = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(near))), shape=(len(ids),) * 2)
-        return cls(ids, {gid: i for i, gid in enumerate(ids)}, side, table, cities, by_id, region, vicinity)
+        basis = _sketch_basis(side.embedding)
+        return cls(ids, {gid: i for i, gid in enumerate(ids)}, side, table, cities, by_id, region, vicinity,
+                   basis, side.embedding @ basis)
 
     def graph(self, a_ids, b_ids) -> Graph:
         a = np.array([self.position[i] for i in a_ids], dtype=int)
@@ -99,3 +136,48 @@ class CityTable:
     def query(self, position: int, graph: Graph) -> Query:
         return Query(self.side.take([position]), graph.neighbours(position), position, int(self.region[position]),
                      row_indices(self.vicinity, position))
+
+    def profile_query(self, profile: CityProfile, graph: Graph, embedding: np.ndarray) -> Query:
+        """The query for a city described by the caller; `embedding` is that of `profile.text()`."""
+        self.check_profile(profile)
+        countries, side = self.countries, self.side
+        country = countries.position[profile.country]
+        distance = haversine_km(profile.latitude, profile.longitude, side.lat, side.lon)
+        same_country = np.flatnonzero(side.country == country)
+        template = same_country[np.argmin(distance[same_country])] if len(same_country) else None
+        climate = climate_zones([profile.latitude], [profile.longitude])[0]
+        climates = sorted(self.cities["climate"].dropna().unique())
+        industries, themes = sorted(vocabulary("industries")), sorted(vocabulary("themes"))
+        one = CitySide(
+            lat=np.array([profile.latitude]), lon=np.array([profile.longitude]),
+            log_pop=np.log10([max(profile.population, 100)]), country=np.array([country]),
+            continent=side.continent[[template]] if template is not None else np.array([-1]),
+            subregion=side.subregion[[template]] if template is not None else np.array([-1]),
+            climate=np.array([climates.index(climate) if climate in climates else -1]),
+            climate_group=np.array([ord((climate or "?")[0])]),
+            capital=np.array([False]), admin_seat=np.array([False]), harbour=np.array([0.0]),
+            airport=np.array([0.0]),
+            income=side.income[[template]] if template is not None else np.array([np.nan]),
+            growth=np.array([np.nan]),
+            profile=np.array([bool(profile.industries or profile.themes or profile.diaspora)]),
+            industries=_multi_hot([profile.industries], industries), themes=_multi_hot([profile.themes], themes),
+            diaspora=_multi_hot([profile.diaspora], countries.codes), embedding=embedding[None, :].astype(np.float32),
+        )
+        near = template is not None and distance[template] <= REGION_KM
+        return Query(one, np.array([self.position[gid] for gid in dict.fromkeys(profile.partners)], dtype=int),
+                     None, int(self.region[template]) if near else -1, np.flatnonzero(distance <= VICINITY_KM))
+
+    def check_profile(self, profile: CityProfile) -> None:
+        """Refuse what the catalogue and vocabularies do not know, naming what is valid."""
+        problems = []
+        if profile.country not in self.countries.position:
+            problems.append(f"unknown country {profile.country!r} (use an ISO 3166 alpha-2 code such as 'DE')")
+        if unknown := sorted({c for c in profile.diaspora if c not in self.countries.position}):
+            problems.append(f"unknown diaspora countries {unknown} (use ISO 3166 alpha-2 codes)")
+        for kind, wanted in (("industries", profile.industries), ("themes", profile.themes)):
+            if unknown := [term for term in wanted if term not in vocabulary(kind)]:
+                problems.append(f"unknown {kind} {unknown}; valid: {', '.join(sorted(vocabulary(kind)))}")
+        if unknown := [gid for gid in profile.partners if gid not in self.position]:
+            problems.append(f"partners not in the catalogue: {unknown}")
+        if problems:
+            raise InputError("; ".join(problems))

@@ -29,9 +29,9 @@ def test_a_pair_never_informs_its_own_features(engine, pair_index):
     keep = ~((a_all == a) & (b_all == b))
     without = table.graph_of_positions(a_all[keep], b_all[keep])
     candidates = np.array([b])
-    with_edge = pair_features(table.query(a, graph), table.side.take(candidates), candidates, graph,
+    with_edge = pair_features(table.query(a, graph), table.side, candidates, graph,
                               table.countries, is_edge=np.array([True]))
-    removed = pair_features(table.query(a, without), table.side.take(candidates), candidates, without,
+    removed = pair_features(table.query(a, without), table.side, candidates, without,
                             table.countries)
     np.testing.assert_allclose(with_edge, removed, equal_nan=True, err_msg=str(FEATURES))
 
@@ -39,8 +39,8 @@ def test_a_pair_never_informs_its_own_features(engine, pair_index):
 def test_scores_are_two_sided(engine):
     table, graph, ranker = engine.table, engine.graph, engine.ranker
     a, b = table.position[COVENTRY], table.position[CHICAGO]
-    forward = pair_features(table.query(a, graph), table.side.take([b]), np.array([b]), graph, table.countries)
-    backward = pair_features(table.query(b, graph), table.side.take([a]), np.array([a]), graph, table.countries)
+    forward = pair_features(table.query(a, graph), table.side, np.array([b]), graph, table.countries)
+    backward = pair_features(table.query(b, graph), table.side, np.array([a]), graph, table.countries)
     np.testing.assert_allclose(swap_sides(forward), backward, rtol=1e-5, equal_nan=True)
     assert ranker.score(forward)[0] == pytest.approx(ranker.score(backward)[0], rel=1e-5)
 
@@ -119,3 +119,71 @@ def test_batch_contract(curated_build, tmp_path, monkeypatch):
             assert set(item) == {"geonameid", "name", "country", "continent", "population", "score", "reasons"}
             assert isinstance(item["geonameid"], int) and isinstance(item["population"], int)
             assert isinstance(item["score"], float) and item["reasons"]
+
+
+def test_contributions_add_up_to_the_two_sided_score(engine):
+    table, graph, ranker = engine.table, engine.graph, engine.ranker
+    a = table.position[CHICAGO]
+    candidates = np.flatnonzero(table.side.profile)[:40]
+    features = pair_features(table.query(a, graph), table.side, candidates, graph, table.countries)
+    bias = ranker.attribution_.contributions(features[:1])[1]
+    np.testing.assert_allclose(ranker.contributions(features).sum(axis=1) + bias, ranker.score(features), atol=1e-6)
+
+
+def _described(**changes):
+    from matcher.recommend import CityProfile
+
+    fields = dict(name="Porto Novo Test", country="PT", latitude=41.2, longitude=-8.6, population=120_000,
+                  industries=["port_logistics", "tourism"], themes=["port_city"], diaspora=["BR", "FR"],
+                  description="A harbour town north of Porto with fishing, shipyards and a wine trade.",
+                  partners=[])
+    return CityProfile(**{**fields, **changes})
+
+
+def test_a_described_city_gets_suggestions_with_reasons(engine):
+    results = engine.recommender.for_profile(_described(), 10)
+    assert len(results) == 10
+    assert all(2 <= len(s.reasons) <= 4 for s in results)
+    with_partner = engine.recommender.for_profile(_described(partners=[COVENTRY]), 10, Filters(countries=["GB"]))
+    assert COVENTRY not in {s.geonameid for s in with_partner}
+
+
+def test_a_described_city_matches_its_catalogue_twin(engine):
+    """Described with a catalogue city's own facts, the city gets much the same suggestions."""
+    from matcher.recommend import CityProfile
+
+    profile = engine.table.profiles[COVENTRY]
+    row = engine.table.cities.loc[COVENTRY]
+    described = CityProfile(name=profile["name"], country="GB", latitude=row["latitude"], longitude=row["longitude"],
+                            population=int(row["population"]), industries=profile["industries"],
+                            themes=profile["themes"], diaspora=[d["country"] for d in profile["diaspora"]],
+                            description=profile["description"], partners=engine.recommender.known_partners(COVENTRY))
+    own = {s.geonameid for s in engine.recommender.for_city(COVENTRY, 20)}
+    twin = {s.geonameid for s in engine.recommender.for_profile(described, 20)}
+    assert len(own & twin) >= 10
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"country": "XX"}, "unknown country"),
+    ({"industries": ["space_elevators"]}, "unknown industries ['space_elevators']; valid:"),
+    ({"diaspora": ["ZZ"]}, "unknown diaspora countries"),
+    ({"partners": [999999999]}, "partners not in the catalogue"),
+])
+def test_a_described_city_with_unknown_values_is_refused(engine, changes, message):
+    from matcher.errors import InputError
+
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        engine.recommender.for_profile(_described(**changes), 5)
+
+
+def test_compare_lays_out_the_facts(engine):
+    rows = engine.recommender.compare(COVENTRY, [DRESDEN, CHICAGO])
+    assert [r.geonameid for r in rows] == [DRESDEN, CHICAGO]
+    dresden, chicago = (r.facts for r in rows)
+    assert dresden["known_partner"] and not chicago["known_partner"]
+    assert 900 < dresden["distance_km"] < 1300 and chicago["distance_km"] > 5000
+    assert "English" in chicago["shared_languages"]
+    assert chicago["born_in_city_country_living_in_candidate_country"] > 100_000
+    assert all(r.reasons and set(r.contributions) == set(FEATURES) for r in rows)
+    with pytest.raises(KeyError):
+        engine.recommender.compare(COVENTRY, [999999999])
