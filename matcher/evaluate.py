@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matcher.features import FEATURES
+from matcher.features import FEATURES, pair_features
 from matcher.geo import haversine_km
 from matcher.rank import PartnerRanker
 from matcher.recommend import Recommender
@@ -103,7 +103,8 @@ def evaluate_split(table: CityTable, split: Split, ranker: PartnerRanker, rng,
         ranking = recommender.rank(query, positions)
         shortlist_hits.append(len(relevant & set(ranking.shortlist.tolist())) / len(relevant))
         results["model"].append(metrics(ranking.order(), relevant))
-        for name, scores in _baselines(table, graph, query, q, positions, ranking.features, rng).items():
+        features = pair_features(query, table.side, positions, graph, table.countries)
+        for name, scores in _baselines(table, graph, query, q, positions, features, rng).items():
             results[name].append(metrics(_ranked(scores, rng), relevant))
     report = {name: {m: float(np.mean([r[m] for r in rows])) for m in METRICS} for name, rows in results.items()}
     report["model"]["shortlist_recall"] = float(np.mean(shortlist_hits))
@@ -121,7 +122,7 @@ def _baselines(table, graph, query, q, positions, features, rng) -> dict[str, np
         "similar_population": -np.abs(side.log_pop[positions] - side.log_pop[q]),
         "country_pair": features[:, column["country_pair_lift"]] + 1e-3 * np.log1p(graph.degree[positions]),
         "adamic_adar": features[:, column["adamic_adar"]] + 1e-3 * np.log1p(graph.degree[positions]),
-        "embedding": side.embedding[positions] @ side.embedding[q],
+        "embedding": features[:, column["embedding_similarity"]],
     }
 
 

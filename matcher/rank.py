@@ -201,6 +201,14 @@ class PartnerRanker:
         return params
 
 
+def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest scores, best first."""
+    if len(scores) > n:
+        top = np.argpartition(-scores, n - 1)[:n]
+        return top[np.argsort(-scores[top])]
+    return np.argsort(-scores)
+
+
 def _without_edges_of(table: CityTable, graph: Graph, cities: np.ndarray) -> Graph:
     coo = graph.adjacency.tocoo()
     keep = (coo.row < coo.col) & ~np.isin(coo.row, cities) & ~np.isin(coo.col, cities)

@@ -11,7 +11,8 @@ from babel import Locale
 from matcher import explain
 from matcher.features import FEATURES, Graph, Query, pair_features
 from matcher.geo import haversine_km
-from matcher.rank import PartnerRanker
+from matcher.prefilter import CatalogueScorer
+from matcher.rank import PartnerRanker, top_indices
 from matcher.sources.profiles import vocabulary
 from matcher.table import CityProfile, CityTable
 
@@ -53,7 +54,7 @@ class Ranking:
     shortlist: np.ndarray    # indices into the candidate positions, best first
     scores: np.ndarray       # model scores of the shortlist
     prefilter: np.ndarray    # prefilter score of every candidate
-    features: np.ndarray     # A -> B features of every candidate (shortlisted rows exact)
+    features: np.ndarray     # A -> B features of the shortlist, in its order
 
     def order(self) -> np.ndarray:
         """Every candidate, best first: the shortlist, then the rest by prefilter score."""
@@ -71,11 +72,11 @@ class Recommender:
         self.continent = table.cities["continent"].fillna("").to_numpy(str)
         # Plain lists for the records explanations read: a DataFrame row lookup costs a millisecond.
         self.names, self.country_of = table.cities["name"].tolist(), table.cities["country"].tolist()
-        self.climates = table.cities["climate"].tolist()
+        self.climates = [c if isinstance(c, str) else None for c in table.cities["climate"]]
         self.country_codes = np.array(table.countries.codes)
         self.min_language_share = min_language_share
         self.language_position = {lang: i for i, lang in enumerate(table.countries.languages)}
-        self.similarity_column = FEATURES.index("embedding_similarity")
+        self.catalogue_scorer = CatalogueScorer(table, graph, ranker)
 
     # -- entry points -------------------------------------------------------------------------------
     def for_city(self, geonameid: int, k: int = 10, filters: Filters | None = None) -> list[Suggestion]:
@@ -145,37 +146,35 @@ class Recommender:
     def rank(self, query: Query, positions: np.ndarray, intent: np.ndarray | None = None) -> Ranking:
         """Shortlist the candidates cheaply, then score the shortlist with the two-sided model.
 
-        The shortlist pass reads a low-dimensional sketch of the embeddings; the shortlisted rows get the exact
-        similarity before the model sees them. An intent (unit vector) is blended into both passes.
+        The shortlist pass reads a low-dimensional sketch of the embeddings; the model sees exact features. An
+        intent (unit vector) is blended into both passes.
         """
         table = self.table
-        sketch = table.sketch[positions]
-        approximate = sketch @ (query.side.embedding[0] @ table.sketch_basis)
-        features = pair_features(query, table.side, positions, self.graph, table.countries, similarity=approximate)
-        cheap = self.ranker.prefilter_scores(features)
+        approximate = (table.sketch @ (query.side.embedding[0] @ table.sketch_basis))[positions]
+        cheap = self.catalogue_scorer.scores(query, positions, approximate)
         if intent is not None:
-            cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(sketch @ (intent @ table.sketch_basis))
-        shortlist = _top(cheap, self.ranker.shortlist)
-        exact = table.side.embedding[positions[shortlist]]
-        features[shortlist, self.similarity_column] = exact @ query.side.embedding[0]
-        scores = self.ranker.score(features[shortlist])
+            wish = (table.sketch @ (intent @ table.sketch_basis))[positions]
+            cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(wish)
+        shortlist = top_indices(cheap, self.ranker.shortlist)
+        features = pair_features(query, table.side, positions[shortlist], self.graph, table.countries)
+        scores = self.ranker.score(features)
         if intent is not None:
-            scores = scores + INTENT_WEIGHT * scores.std() * _standardise(exact @ intent)
+            exact = table.side.embedding[positions[shortlist]] @ intent
+            scores = scores + INTENT_WEIGHT * scores.std() * _standardise(exact)
         best = np.argsort(-scores)
-        return Ranking(shortlist[best], scores[best], cheap, features)
+        return Ranking(shortlist[best], scores[best], cheap, features[best])
 
     def recommend(self, query: Query, k: int, filters: Filters, record: dict | None = None) -> list[Suggestion]:
         positions = np.flatnonzero(self.candidate_mask(query, filters))
         if not len(positions):
             return []
         ranking = self.rank(query, positions, self._intent_vector(filters.intent))
-        shortlisted = ranking.shortlist
-        chosen = _diversify(np.arange(len(shortlisted)), self.table.side.country[positions[shortlisted]], k,
-                            filters.diversity)
-        rows = ranking.features[shortlisted[chosen]]
+        shortlisted = positions[ranking.shortlist]
+        chosen = _diversify(np.arange(len(shortlisted)), self.table.side.country[shortlisted], k, filters.diversity)
+        rows = ranking.features[chosen]
         contributions = self.ranker.contributions(rows) if chosen else np.zeros((0, len(FEATURES)))
         a = record or self.city_record_at(query.position)
-        return [self._suggestion(query, a, positions[shortlisted[i]], ranking.scores[i], rows[n], contributions[n])
+        return [self._suggestion(query, a, shortlisted[i], ranking.scores[i], rows[n], contributions[n])
                 for n, i in enumerate(chosen)]
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -247,14 +246,6 @@ class Recommender:
         langs = self.table.countries.languages
         english = Locale("en")
         return [english.languages.get(langs[i], langs[i]) for i in np.argsort(-both)[:3] if both[i] >= 0.1]
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the n highest scores, best first."""
-    if len(scores) > n:
-        top = np.argpartition(-scores, n - 1)[:n]
-        return top[np.argsort(-scores[top])]
-    return np.argsort(-scores)
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

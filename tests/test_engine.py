@@ -187,3 +187,19 @@ def test_compare_lays_out_the_facts(engine):
     assert all(r.reasons and set(r.contributions) == set(FEATURES) for r in rows)
     with pytest.raises(KeyError):
         engine.recommender.compare(COVENTRY, [999999999])
+
+
+@pytest.mark.parametrize("who", ["partnered", "profile-less", "described"])
+def test_the_catalogue_scorer_equals_the_prefilter_on_features(engine, who):
+    """The fast split-up prefilter gives the prefilter's own score on the full feature matrix."""
+    table, recommender = engine.table, engine.recommender
+    if who == "described":
+        query = recommender.query_of_profile(_described(partners=[COVENTRY]))
+    else:
+        gid = CHICAGO if who == "partnered" else int(table.ids[~table.side.profile][0])
+        query = recommender.query_of(gid)
+    positions = np.flatnonzero(recommender.candidate_mask(query, Filters()))
+    similarity = (table.sketch @ (query.side.embedding[0] @ table.sketch_basis))[positions]
+    full = pair_features(query, table.side, positions, engine.graph, table.countries, similarity=similarity)
+    np.testing.assert_allclose(recommender.catalogue_scorer.scores(query, positions, similarity),
+                               engine.ranker.prefilter_scores(full), atol=1e-4)
