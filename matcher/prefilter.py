@@ -36,10 +36,12 @@ class CatalogueScorer:
     def term(self, name: str, values) -> np.ndarray:
         """One feature's share of the score, as `PartnerRanker.prefilter_scores` computes it."""
         i = _COLUMN[name]
-        z = np.clip((np.asarray(values, np.float64).astype(np.float32) - np.float32(self.ranker.center_[i]))
-                    * np.float32(1 / self.ranker.scale_[i]), -5, 5)
-        z = np.nan_to_num(z, nan=0.0)
-        return self.linear[i] * z + self.square[i] * z * z
+        z = np.array(values, np.float32)  # a copy, worked on in place (0-d for a single value)
+        z -= np.float32(self.ranker.center_[i])
+        z *= np.float32(1 / self.ranker.scale_[i])
+        np.clip(z, -5, 5, out=z)
+        z[np.isnan(z)] = 0
+        return z * (np.float32(self.linear[i]) + np.float32(self.square[i]) * z)
 
     def scores(self, query: Query, positions: np.ndarray, similarity: np.ndarray) -> np.ndarray:
         """Prefilter score of A -> each catalogue city at `positions` (none of them A's partners)."""
