@@ -8,13 +8,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from matcher.embed import EmbeddingCache, embed_query
 from matcher.features import Graph
 from matcher.paths import PROJECT_ROOT, threads
 from matcher.rank import PartnerRanker
 from matcher.recommend import Recommender
-from matcher.store import Build
+from matcher.store import Build, BuildMissing
 from matcher.table import CityTable
 
 RANKER_FILE = "ranker.json"
@@ -44,6 +45,17 @@ def train(build: Build, table: CityTable | None = None, n_jobs: int | None = Non
     return ranker
 
 
+def load_ranker(build: Build) -> PartnerRanker:
+    """The build's trained ranker; BuildMissing, saying what to run, when it is absent or of another version."""
+    path = build.path / RANKER_FILE
+    if not path.exists():
+        raise BuildMissing(f"no trained ranker in {build.path}: run `matcher train`")
+    try:
+        return PartnerRanker.load(path)
+    except ValueError as exc:  # another model version: refused rather than loaded into wrong features
+        raise BuildMissing(str(exc)) from None
+
+
 @dataclass
 class Engine:
     build: Build
@@ -54,13 +66,13 @@ class Engine:
 
     @classmethod
     def open(cls, build: Build, n_jobs: int = 1) -> "Engine":
+        ranker = load_ranker(build)  # first: an unusable ranker is refused before the slow part
+        ranker.n_jobs = n_jobs
+        # Serving does small matrix products, many at once: idle BLAS threads only spin and slow the others
+        # (seen: a 384 x 384 eigendecomposition took 3.7 s with two threads on a loaded machine, 0.07 s with one).
+        threadpool_limits(n_jobs)
         cache = embedding_cache()
         table = city_table(build, cache)
         graph = full_graph(table, build)
-        path = build.path / RANKER_FILE
-        if not path.exists():
-            raise FileNotFoundError(f"no trained ranker in {build.path}: run `matcher train`")
-        ranker = PartnerRanker.load(path)
-        ranker.n_jobs = n_jobs
         # Intents and described cities are embedded on demand, kept in memory, never written to the cache.
         return cls(build, table, graph, ranker, Recommender(table, graph, ranker, lru_cache(4096)(embed_query)))
