@@ -21,5 +21,18 @@ run: install
 	$(BIN)/matcher build $(foreach f,$(LINKS),--links $(f)) $(foreach f,$(MIGRATION),--migration $(f))
 	$(BIN)/matcher stats
 
-test: install
+# The browser test drives Debian's chromium (no browser download: these machines reach only the package registries).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+# The quick benchmarks (minutes; figures and method in bench/README.md): the build, and the batch throughput on the
+# build in MATCHER_HOME (default build/home; `make run` makes it). bench/scale.py builds three catalogues: by hand.
+bench: install
+	$(BIN)/python bench/build.py
+	$(BIN)/python bench/batch.py

@@ -57,3 +57,21 @@ def engine(curated_build):
     from matcher.engine import Engine
 
     return Engine.open(curated_build)
+
+
+@pytest.fixture(scope="session")
+def reference_build(tmp_path_factory):
+    """The full build on ../shared/data with a trained ranker, made once per test run (mark tests needs_shared)."""
+    from matcher.build import run_build
+    from matcher.store import Build
+
+    home = tmp_path_factory.mktemp("reference")
+    run_build(home, [LINKS_CSV], [MIGRATION_CSV], paths.context_dir())
+    return Build.open(home)
+
+
+@pytest.fixture(scope="session")
+def reference_engine(reference_build):
+    from matcher.engine import Engine
+
+    return Engine.open(reference_build)

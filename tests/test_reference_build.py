@@ -5,23 +5,18 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from conftest import LINKS_CSV, MIGRATION_CSV, needs_shared
+from conftest import needs_shared
 from matcher.cli import app
-from matcher.store import Build
 
 pytestmark = [needs_shared, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    home = tmp_path_factory.mktemp("reference")
+def reference(reference_build):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATCHER_HOME", str(home))
-        result = CliRunner().invoke(app, ["build", "--no-train", "--links", str(LINKS_CSV),
-                                          "--migration", str(MIGRATION_CSV)])
-        assert result.exit_code == 0, result.output
+        patch.setenv("MATCHER_HOME", str(reference_build.path.parent.parent))
         stats = json.loads(CliRunner().invoke(app, ["stats", "--json"]).stdout)
-    return Build.open(home), stats
+    return reference_build, stats
 
 
 def test_acceptance_figures(reference):

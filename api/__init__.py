@@ -1,0 +1,1 @@
+"""The web service: the matcher's API and the planner's page (FastAPI)."""
