@@ -16,7 +16,7 @@ from matcher.catalog import assemble
 from matcher.resolve import Resolver
 from matcher.sources import context as ctx
 from matcher.sources.countries import country_table
-from matcher.sources.gazetteer import load_places
+from matcher.sources.gazetteer import CATALOGUE_MIN_POPULATION, load_places
 from matcher.sources.links import LinkImport, import_links, read_link_table
 from matcher.sources.migration import read_migration
 from matcher.sources.profiles import Profile, load_profiles, profile_record
@@ -45,8 +45,12 @@ def merge_pairs(imported: pd.DataFrame, profiles: list[Profile]) -> pd.DataFrame
 
 
 def run_build(home: Path, links: list[Path], migration: list[Path], context: Path | None,
-              progress: Callable[[str], None] = lambda message: None, train_ranker: bool = True) -> Path:
-    """Build everything into a new folder under `home` and make it live; the previous build stays on failure."""
+              progress: Callable[[str], None] = lambda message: None, train_ranker: bool = True,
+              min_population: int = CATALOGUE_MIN_POPULATION) -> Path:
+    """Build everything into a new folder under `home` and make it live; the previous build stays on failure.
+
+    The catalogue holds every place of `min_population` people or more (the gazetteer goes down to 500) and every
+    place a partnership or a profile names."""
     started = time.perf_counter()
 
     def step(message: str) -> None:
@@ -69,7 +73,7 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
     pairs = merge_pairs(imported.pairs, profiles)
     step("assembling the catalogue")
     linked = set(pairs["a"]) | set(pairs["b"])
-    cities = assemble(places, countries, admin1, context, linked, imported.new_places, profiles)
+    cities = assemble(places, countries, admin1, context, linked, imported.new_places, profiles, min_population)
     degree = pd.concat([pairs["a"], pairs["b"]]).value_counts()
     cities["partner_count"] = cities.index.map(degree).fillna(0).astype(int)
     cities["in_default_pool"] = ~cities["is_district"] | (cities["partner_count"] > 0)
@@ -93,7 +97,7 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
             "format": BUILD_FORMAT, "matcher_version": __version__,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "inputs": {"links": [_fingerprint(p) for p in links], "migration": [_fingerprint(p) for p in migration],
-                       "context": str(context) if context else None},
+                       "context": str(context) if context else None, "min_population": min_population},
             "counts": {"cities": int(len(cities)), "default_pool": int(cities["in_default_pool"].sum()),
                        "profiles": len(profiles), "pairs": int(len(pairs)),
                        "link_rows": report["rows"], "link_resolved_rows": report["resolved_rows"],

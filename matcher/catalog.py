@@ -33,10 +33,11 @@ def _local_places(link_places: pd.DataFrame, profiles: list[Profile]) -> pd.Data
 
 def assemble(places: pd.DataFrame, countries: pd.DataFrame, admin1: dict[tuple[str, str], str],
              context: Path | None, linked_ids: set[int], link_places: pd.DataFrame,
-             profiles: list[Profile]) -> pd.DataFrame:
-    """Cities >= 15,000 people plus every place a partnership or a profile names, with context joined in."""
+             profiles: list[Profile], min_population: int = CATALOGUE_MIN_POPULATION) -> pd.DataFrame:
+    """Places of `min_population` people or more plus every place a partnership or a profile names, with context
+    joined in."""
     named = linked_ids | {p.id for p in profiles} | {q.geonameid for p in profiles for q in p.partners}
-    keep = (places["population"] >= CATALOGUE_MIN_POPULATION) | places.index.isin(list(named))
+    keep = (places["population"] >= min_population) | places.index.isin(list(named))
     cities = places[keep].copy()
     cities["source"] = "gazetteer"
     local = _local_places(link_places, profiles)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Mapping
 
 from matcher.sources.profiles import vocabulary
 
@@ -32,7 +32,7 @@ def size_words(population: int) -> str:
     return "a town" if population >= 5_000 else "a small town"
 
 
-def generated_text(city: pd.Series, country_name: str) -> str:
+def generated_text(city: Mapping, country_name: str) -> str:
     """A description from structured fields, for cities without a curated profile."""
     named = city["population"] >= NAMED_MIN_POPULATION
     where = ", ".join(part for part in (city.get("admin1"), country_name) if isinstance(part, str) and part)

@@ -47,9 +47,20 @@ def publish(home: Path, build: Path, keep: int = 2) -> Path:
     for old in finished[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in (home / "builds").glob("*.partial"):  # left by interrupted builds
-        if stale != build:
+        if stale != build and not _running(stale):
             shutil.rmtree(stale, ignore_errors=True)
     return final
+
+
+def _running(partial: Path) -> bool:
+    """Whether the build writing this folder (its pid ends the name) still runs: a concurrent build keeps its own."""
+    try:
+        os.kill(int(partial.name.removesuffix(".partial").rsplit("-", 1)[-1]), 0)
+    except (ValueError, ProcessLookupError):  # not a build's name, or its process is gone
+        return False
+    except PermissionError:  # alive, owned by another user
+        pass
+    return True
 
 
 @dataclass

@@ -32,10 +32,16 @@ def _multi_hot(lists: list[list[str]], vocab: list[str]) -> np.ndarray:
     return matrix
 
 
+TEXT_FIELDS = ["name", "population", "admin1", "subregion", "is_capital", "is_admin_seat", "harbour_size", "airport",
+               "climate", "country"]
+
+
 def city_texts(cities: pd.DataFrame, countries: pd.DataFrame, profiles: dict[int, dict]) -> list[str]:
     names = countries["country_name"].to_dict()
+    # Plain dicts of just the fields texts read: a pandas row costs ~0.15 ms, 15 s on 100k cities.
+    rows = cities[TEXT_FIELDS].to_dict("records")
     return [curated_text(profiles[gid]) if gid in profiles else generated_text(row, names.get(row["country"], ""))
-            for gid, row in cities.iterrows()]
+            for gid, row in zip(cities.index, rows)]
 
 
 REGION_KM = 30.0  # a described city takes the admin-1 region of the nearest catalogue city this close
@@ -64,9 +70,13 @@ SKETCH_DIMENSIONS = 64  # embedding sketch for shortlisting: a 6x cheaper pass o
 
 
 def _sketch_basis(embedding: np.ndarray) -> np.ndarray:
-    """The leading right singular vectors (uncentred: the shared direction of all texts stays in)."""
-    sample = embedding[:: max(1, len(embedding) // 20_000)]
-    return np.linalg.svd(sample, full_matrices=False)[2][:SKETCH_DIMENSIONS].T.astype(np.float32)
+    """The leading right singular vectors (uncentred: the shared direction of all texts stays in).
+
+    Taken as the leading eigenvectors of the 384 x 384 Gram matrix: an SVD of the 20,000-row sample took 2 s on
+    one core and 25-50 s on a loaded machine (OpenBLAS threads spinning); this takes 0.1-0.7 s."""
+    sample = embedding[:: max(1, len(embedding) // 20_000)].astype(np.float64)
+    vectors = np.linalg.eigh(sample.T @ sample)[1]  # ascending eigenvalues
+    return vectors[:, ::-1][:, :SKETCH_DIMENSIONS].astype(np.float32)
 
 
 @dataclass
