@@ -249,8 +249,9 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     both_profiles = np.flatnonzero(profile_b) if a.profile[0] else np.zeros(0, int)
     jac_ind, jac_th = np.full(n, np.nan), np.full(n, np.nan)
     shared_ind, shared_th = np.full(n, np.nan), np.full(n, np.nan)
-    shared_ind[both_profiles], jac_ind[both_profiles] = _jaccard(a.industries[0], side.industries[positions[both_profiles]])
-    shared_th[both_profiles], jac_th[both_profiles] = _jaccard(a.themes[0], side.themes[positions[both_profiles]])
+    rows = positions[both_profiles]
+    shared_ind[both_profiles], jac_ind[both_profiles] = shared_terms(a.industries[0], side.industries[rows])
+    shared_th[both_profiles], jac_th[both_profiles] = shared_terms(a.themes[0], side.themes[rows])
     own = excluded * (1 + same_country)  # the pair's edge, counted once from each end
     links = graph.country_links[ca, cb] - own
     expected = ((graph.country_degree[ca] - own + 1) * (graph.country_degree[cb] - own + 1)
@@ -293,7 +294,8 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     return matrix.T
 
 
-def _jaccard(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shared_terms(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Terms of one row `a` shared with each row of `b`, and their Jaccard index (unknown when neither has any)."""
     shared = (b & a).sum(axis=1).astype(float)
     union = (b | a).sum(axis=1).astype(float)
     return shared, np.divide(shared, union, out=np.full_like(shared, np.nan), where=union > 0)

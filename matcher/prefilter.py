@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.features import FEATURES, Graph, Query, spread
+from matcher.features import FEATURES, Graph, Query, shared_terms, spread
 from matcher.geo import haversine_km
 from matcher.rank import PartnerRanker
 from matcher.table import CityTable
@@ -129,11 +129,7 @@ class CatalogueScorer:
             return out
         rows = np.flatnonzero(side.profile[positions])
         for kind in ("industries", "themes"):
-            b = getattr(side, kind)[positions[rows]]
-            mine = getattr(a, kind)[0]
-            shared = (b & mine).sum(axis=1).astype(float)
-            union = (b | mine).sum(axis=1).astype(float)
-            jaccard = np.divide(shared, union, out=np.full_like(shared, np.nan), where=union > 0)
+            shared, jaccard = shared_terms(getattr(a, kind)[0], getattr(side, kind)[positions[rows]])
             short = "industry" if kind == "industries" else "theme"
             out[rows] += self.term(f"shared_{kind}", shared) + self.term(f"{short}_jaccard", jaccard)
         return out

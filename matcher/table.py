@@ -148,8 +148,8 @@ class CityTable:
                      row_indices(self.vicinity, position))
 
     def profile_query(self, profile: CityProfile, graph: Graph, embedding: np.ndarray) -> Query:
-        """The query for a city described by the caller; `embedding` is that of `profile.text()`."""
-        self.check_profile(profile)
+        """The query for a city described by the caller (checked by `check_profile`); `embedding` is that of
+        `profile.text()`."""
         countries, side = self.countries, self.side
         country = countries.position[profile.country]
         distance = haversine_km(profile.latitude, profile.longitude, side.lat, side.lon)
