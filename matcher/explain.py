@@ -18,6 +18,7 @@ CONCEPTS = {
     "network": ["common_partners", "adamic_adar"],
     "country_pair": ["country_pair_links", "country_pair_lift"],
     "partner_country": ["partners_in_country_a", "partners_in_country_b"],
+    "partner_nearby": ["partner_distance_a", "partner_distance_b"],
     "size": ["log_pop_a", "log_pop_b", "pop_ratio"],
     "distance": ["log_distance", "same_country", "same_continent", "same_subregion", "neighbours", "lat_gap"],
     "language": ["language_overlap", "shared_official"],
@@ -78,6 +79,23 @@ def reasons(a: dict, b: dict, features: np.ndarray, contributions: np.ndarray, c
     return out
 
 
+NEARBY_PARTNER_KM = 150  # a partner farther away than this is not news to a planner
+
+
+def _partner_nearby(a: dict, b: dict, ctx: dict) -> str | None:
+    """The nearer of: B's partner closest to A, A's partner closest to B (context: (name, km) or None)."""
+    of_b, of_a = ctx.get("b_partner_near_a"), ctx.get("a_partner_near_b")
+    if of_b and (not of_a or of_b[1] <= of_a[1]) and of_b[1] <= NEARBY_PARTNER_KM:
+        return f"already twinned with {of_b[0]}, {_km(of_b[1])} from {a['name']}"
+    if of_a and of_a[1] <= NEARBY_PARTNER_KM:
+        return f"{_km(of_a[1])} from {a['name']}'s partner {of_a[0]}"
+    return None
+
+
+def _km(km: float) -> str:
+    return "under 5 km" if km < 5 else f"{km:,.0f} km"
+
+
 def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback: bool = False) -> str | None:
     value = lambda name: f[_COLUMN[name]]  # noqa: E731 - a local reader
     names = ctx["country_names"]
@@ -115,6 +133,8 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         if count < 1 or a["country"] == b["country"]:
             return None
         return f"{a['name']} already has {count} partner{'s' if count > 1 else ''} in {names[b['country']]}"
+    if concept == "partner_nearby":
+        return _partner_nearby(a, b, ctx)
     if concept == "size":
         if not (a["population"] and b["population"]):
             return None  # a place known only from a link table: size unknown

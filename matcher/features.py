@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from matcher.geo import haversine_km
+from matcher.geo import cosine_km, haversine_km, unit_vectors
 from matcher.sources.profiles import vocabulary
 
 INCOME_LEVELS = {"Low income": 0, "Lower middle income": 1, "Upper middle income": 2, "High income": 3}
 PAIRED = ["log_pop", "capital", "admin_seat", "harbour", "airport", "income", "growth", "degree",
-          "born_there_here", "born_there_share", "lists_diaspora", "partners_in_country", "profile"]
+          "born_there_here", "born_there_share", "lists_diaspora", "partners_in_country", "partner_distance",
+          "profile"]
 SYMMETRIC = ["pop_ratio", "log_distance", "same_country", "same_continent", "same_subregion", "neighbours",
              "lat_gap", "same_climate", "same_climate_group", "both_ports", "language_overlap", "shared_official",
              "income_gap", "shared_industries", "industry_jaccard", "shared_themes", "theme_jaccard",
@@ -127,8 +128,10 @@ class Graph:
     partners_in_country: np.ndarray = field(init=False)
     country_links: np.ndarray = field(init=False)
     country_degree: np.ndarray = field(init=False)
+    xyz: np.ndarray = field(init=False)               # unit vectors of every position, for nearest partners
 
     def __post_init__(self):
+        self.xyz = unit_vectors(self.lat, self.lon)
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
         self.weights = np.where(self.degree > 1, 1 / np.log(np.maximum(self.degree, 2)), 0.0)
         onehot = sparse.csr_matrix((np.ones(len(self.country)), (np.arange(len(self.country)), self.country)),
@@ -175,6 +178,37 @@ def spread(matrix: sparse.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> 
     return np.bincount(block.indices, weights=np.repeat(weights, np.diff(block.indptr)), minlength=matrix.shape[1])
 
 
+def partner_distances(query: Query, positions: np.ndarray, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """log(1 + km) from each candidate B to A's nearest partner, and from A to B's nearest partner (NaN: none).
+
+    B itself is never counted among A's partners, nor A among B's: the pair's own edge does not leak. Dot products
+    of unit vectors make this a small matrix product, cheap enough for every city of the catalogue.
+    """
+    partners = query.partners
+    to_a_partner = np.full(len(positions), -np.inf)
+    if len(partners):
+        cosines = graph.xyz[positions] @ graph.xyz[partners].T
+        own = np.flatnonzero(np.isin(positions, partners))
+        cosines[own] = np.where(positions[own, None] == partners, -np.inf, cosines[own])
+        to_a_partner = cosines.max(axis=1)
+    from_a = graph.xyz @ unit_vectors(query.side.lat[0], query.side.lon[0])
+    if query.position is not None:
+        from_a[query.position] = -np.inf
+    adjacency = graph.adjacency
+    has_partners = np.diff(adjacency.indptr) > 0
+    nearest = np.full(adjacency.shape[0], -np.inf)
+    if adjacency.nnz:  # rows without partners have empty segments, so reducing at the others' starts is exact
+        nearest[has_partners] = np.maximum.reduceat(from_a[adjacency.indices], adjacency.indptr[:-1][has_partners])
+    return _log_km(to_a_partner), _log_km(nearest[positions])
+
+
+def _log_km(cosine: np.ndarray) -> np.ndarray:
+    out = np.full(len(cosine), np.nan)
+    known = np.flatnonzero(np.isfinite(cosine))
+    out[known] = np.log1p(cosine_km(cosine[known]))
+    return out
+
+
 def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Graph, countries: Countries,
                   is_edge: np.ndarray | None = None, similarity: np.ndarray | None = None) -> np.ndarray:
     """Feature matrix (len(positions) x len(FEATURES)) for A -> each catalogue city at `positions`.
@@ -204,6 +238,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     adamic = spread(graph.adjacency, partners, graph.weights[partners])[positions]
     partners_a_in_cb = np.bincount(graph.country[partners], minlength=countries.population.size)[cb] - excluded
     partners_b_in_ca = graph.partners_in_country[positions, ca] - excluded
+    near_partner_of_a, near_partner_of_b = partner_distances(query, positions, graph)
 
     # Links between the two admin-1 regions and between the two neighbourhoods. A same-region or nearby pair's
     # own edge is counted twice by these sums (once from each end).
@@ -243,6 +278,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     pair("lists_diaspora", np.where(a.profile[0], a.diaspora[0][cb], np.nan),
          np.where(profile_b, side.diaspora[positions, ca], np.nan))
     pair("partners_in_country", np.log1p(partners_a_in_cb), np.log1p(partners_b_in_ca))
+    pair("partner_distance", near_partner_of_a, near_partner_of_b)
     pair("profile", a.profile[0], profile_b)
 
     # Curated terms are compared only where both cities have a profile; elsewhere the columns stay unknown.

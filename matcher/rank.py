@@ -23,14 +23,14 @@ from matcher.attribution import PathAttribution
 from matcher.features import FEATURES, SWAP, Graph, pair_features, swap_sides
 from matcher.table import CityTable
 
-ARTEFACT_FORMAT = 2
+ARTEFACT_FORMAT = 3
 PREFILTER_SAMPLE = 100_000  # training rows the prefilter's logistic regression is fitted on
 
 
 @dataclass
 class Negatives:
     """How many negatives of each kind a training query gets."""
-    random: int = 8
+    random: int = 100
     popular: int = 6
     nearby: int = 6
     same_country: int = 6
@@ -40,8 +40,8 @@ class Negatives:
 
 class PartnerRanker:
     def __init__(self, objective: str = "binary", two_sided: bool = True,
-                 n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 31,
-                 min_child_samples: int = 40, max_queries: int = 8000, shortlist: int = 300,
+                 n_estimators: int = 200, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 300, max_queries: int = 4000, shortlist: int = 150,
                  cold_share: float = 0.3,
                  negatives: Negatives | None = None, random_state: int = 0, n_jobs: int = 1):
         self.objective = objective
@@ -148,18 +148,35 @@ class PartnerRanker:
         linear, square = np.split(self.prefilter_weights_.astype(np.float32), 2)
         return linear @ z + square @ (z * z)
 
+    def prefilter_terms(self, features: np.ndarray) -> np.ndarray:
+        """Each feature's share of the prefilter score (rows x features): they sum to `prefilter_scores`."""
+        z = self._standardised(features)
+        linear, square = np.split(self.prefilter_weights_.astype(np.float32), 2)
+        return (z * (linear[:, None] + square[:, None] * z)).T
+
     def score(self, features: np.ndarray) -> np.ndarray:
-        """Two-sided score of each row of A -> B features: mean of both directions."""
+        """Score of each row of A -> B features: the trees' logit plus the prefilter's, each the mean of both
+        directions when two-sided.
+
+        Adding the linear model's logit to the trees' was measured (seed 0, 300 queries): cold recall@10 0.050 ->
+        0.053, recall@50 0.138 -> 0.152, MRR 0.102 -> 0.111; warm recall@50 0.201 -> 0.209, recall@10 0.120 ->
+        0.118. Trees fitted on sampled negatives overreach where the linear model stays smooth."""
         if not self.two_sided:
-            return self.booster_.predict(features, raw_score=True, num_threads=self.n_jobs)
-        both = self.booster_.predict(np.vstack([features, swap_sides(features)]), raw_score=True,
-                                     num_threads=self.n_jobs)
-        return (both[: len(features)] + both[len(features):]) / 2
+            return self.booster_.predict(features, raw_score=True, num_threads=self.n_jobs) + \
+                self.prefilter_scores(features)
+        both = np.vstack([features, swap_sides(features)])
+        trees = self.booster_.predict(both, raw_score=True, num_threads=self.n_jobs)
+        total = trees + self.prefilter_scores(both)
+        return (total[: len(features)] + total[len(features):]) / 2
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
-        """Per-feature contributions to the two-sided score (path attributions, A -> B feature order)."""
-        forward, _ = self.attribution_.contributions(features)
-        backward, _ = self.attribution_.contributions(swap_sides(features))
+        """Per-feature contributions to the score (path attributions plus prefilter terms, A -> B feature
+        order); with the trees' bias they add up to the score."""
+        forward = self.attribution_.contributions(features)[0] + self.prefilter_terms(features)
+        if not self.two_sided:
+            return forward
+        swapped = swap_sides(features)
+        backward = self.attribution_.contributions(swapped)[0] + self.prefilter_terms(swapped)
         return (forward + backward[:, SWAP]) / 2  # SWAP is its own inverse: back to A -> B names
 
     def feature_importance(self) -> dict[str, float]:

@@ -187,6 +187,8 @@ class Recommender:
         ca, cb = query.side.country[0], self.table.side.country[position]
         countries = self.table.countries
         common = np.intersect1d(self.graph.neighbours(position), query.partners)
+        a_lat, a_lon = query.side.lat[0], query.side.lon[0]
+        b_partners = self.graph.neighbours(position)
         return {
             "country_names": countries.names,
             "born_b_in_a": float(countries.born_in_living_in[cb, ca]),
@@ -194,7 +196,17 @@ class Recommender:
             "common_partners": [self.names[p] for p in common],
             "common_partner_ids": [int(self.table.ids[p]) for p in common],
             "shared_languages": self.shared_languages(ca, cb),
+            "b_partner_near_a": self._nearest(b_partners[b_partners != query.position], a_lat, a_lon),
+            "a_partner_near_b": self._nearest(query.partners[query.partners != position],
+                                              self.table.side.lat[position], self.table.side.lon[position]),
         }
+
+    def _nearest(self, positions: np.ndarray, lat: float, lon: float) -> tuple[str, float] | None:
+        """(name, km) of the city among `positions` nearest to a point."""
+        if not len(positions):
+            return None
+        km = haversine_km(lat, lon, self.table.side.lat[positions], self.table.side.lon[positions])
+        return self.names[positions[np.argmin(km)]], float(km.min())
 
     def _suggestion(self, query: Query, a: dict, position: int, score: float, features: np.ndarray,
                     contributions: np.ndarray) -> Suggestion:
