@@ -19,7 +19,7 @@ CONCEPTS = {
     "country_pair": ["country_pair_links", "country_pair_lift"],
     "partner_country": ["partners_in_country_a", "partners_in_country_b"],
     "partner_nearby": ["partner_distance_a", "partner_distance_b"],
-    "size": ["log_pop_a", "log_pop_b", "pop_ratio"],
+    "size": ["log_pop_a", "log_pop_b", "pop_ratio", "partner_size_gap_a", "partner_size_gap_b"],
     "distance": ["log_distance", "same_country", "same_continent", "same_subregion", "neighbours", "lat_gap"],
     "language": ["language_overlap", "shared_official"],
     "climate": ["same_climate", "same_climate_group"],

@@ -20,7 +20,7 @@ from matcher.sources.profiles import vocabulary
 INCOME_LEVELS = {"Low income": 0, "Lower middle income": 1, "Upper middle income": 2, "High income": 3}
 PAIRED = ["log_pop", "capital", "admin_seat", "harbour", "airport", "income", "growth", "degree",
           "born_there_here", "born_there_share", "lists_diaspora", "partners_in_country", "partner_distance",
-          "profile"]
+          "partner_size_gap", "profile"]
 SYMMETRIC = ["pop_ratio", "log_distance", "same_country", "same_continent", "same_subregion", "neighbours",
              "lat_gap", "same_climate", "same_climate_group", "both_ports", "language_overlap", "shared_official",
              "income_gap", "shared_industries", "industry_jaccard", "shared_themes", "theme_jaccard",
@@ -123,15 +123,18 @@ class Graph:
     vicinity: sparse.csr_matrix             # cities within VICINITY_KM of each other (geography, not partnerships)
     lat: np.ndarray
     lon: np.ndarray
+    log_pop: np.ndarray
     degree: np.ndarray = field(init=False)
     weights: np.ndarray = field(init=False)           # Adamic-Adar weight of each city as a common partner
     partners_in_country: np.ndarray = field(init=False)
     country_links: np.ndarray = field(init=False)
     country_degree: np.ndarray = field(init=False)
     xyz: np.ndarray = field(init=False)               # unit vectors of every position, for nearest partners
+    partner_log_pop: np.ndarray = field(init=False)   # sum of the log populations of each city's partners
 
     def __post_init__(self):
         self.xyz = unit_vectors(self.lat, self.lon)
+        self.partner_log_pop = self.adjacency @ self.log_pop
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
         self.weights = np.where(self.degree > 1, 1 / np.log(np.maximum(self.degree, 2)), 0.0)
         onehot = sparse.csr_matrix((np.ones(len(self.country)), (np.arange(len(self.country)), self.country)),
@@ -151,7 +154,7 @@ class Graph:
         data = np.ones(2 * len(a))
         adjacency = sparse.csr_matrix((data, (np.r_[a, b], np.r_[b, a])), shape=(n, n))
         adjacency.data[:] = 1.0
-        return cls(adjacency, places.country, n_countries, region, vicinity, places.lat, places.lon)
+        return cls(adjacency, places.country, n_countries, region, vicinity, places.lat, places.lon, places.log_pop)
 
     def neighbours(self, position: int) -> np.ndarray:
         return row_indices(self.adjacency, position)
@@ -202,6 +205,18 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph) -> tupl
     return _log_km(to_a_partner), _log_km(nearest[positions])
 
 
+def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, excluded: np.ndarray | float = 0.0
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """How far B's size is from the mean size of A's partners, and A's from that of B's (log10 units; NaN: no
+    partners). Twinning tends to pair towns with towns and metropolises with metropolises. `excluded` marks
+    candidates that are A's partners: the pair is taken out of both means."""
+    log_pop_a, log_pop_b = query.side.log_pop[0], graph.log_pop[positions]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_a = (graph.log_pop[query.partners].sum() - excluded * log_pop_b) / (len(query.partners) - excluded)
+        mean_b = (graph.partner_log_pop[positions] - excluded * log_pop_a) / (graph.degree[positions] - excluded)
+    return np.abs(log_pop_b - mean_a), np.abs(log_pop_a - mean_b)
+
+
 def _log_km(cosine: np.ndarray) -> np.ndarray:
     out = np.full(len(cosine), np.nan)
     known = np.flatnonzero(np.isfinite(cosine))
@@ -239,6 +254,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     partners_a_in_cb = np.bincount(graph.country[partners], minlength=countries.population.size)[cb] - excluded
     partners_b_in_ca = graph.partners_in_country[positions, ca] - excluded
     near_partner_of_a, near_partner_of_b = partner_distances(query, positions, graph)
+    size_gap_a, size_gap_b = partner_size_gaps(query, positions, graph, excluded)
 
     # Links between the two admin-1 regions and between the two neighbourhoods. A same-region or nearby pair's
     # own edge is counted twice by these sums (once from each end).
@@ -279,6 +295,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
          np.where(profile_b, side.diaspora[positions, ca], np.nan))
     pair("partners_in_country", np.log1p(partners_a_in_cb), np.log1p(partners_b_in_ca))
     pair("partner_distance", near_partner_of_a, near_partner_of_b)
+    pair("partner_size_gap", size_gap_a, size_gap_b)
     pair("profile", a.profile[0], profile_b)
 
     # Curated terms are compared only where both cities have a profile; elsewhere the columns stay unknown.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.features import FEATURES, Graph, Query, partner_distances, shared_terms, spread
+from matcher.features import FEATURES, Graph, Query, partner_distances, partner_size_gaps, shared_terms, spread
 from matcher.geo import haversine_km
 from matcher.rank import PartnerRanker
 from matcher.table import CityTable
@@ -58,6 +58,7 @@ class CatalogueScorer:
             known = region_b >= 0
             region_links[known] = np.log1p(np.maximum(row[region_b[known]], 0))
         near_partner_of_a, near_partner_of_b = partner_distances(query, positions, graph)
+        size_gap_a, size_gap_b = partner_size_gaps(query, positions, graph)
         pairwise = {
             "pop_ratio": np.abs(side.log_pop[positions] - a.log_pop[0]),
             "log_distance": np.log1p(haversine_km(a.lat[0], a.lon[0], side.lat[positions], side.lon[positions])),
@@ -75,6 +76,8 @@ class CatalogueScorer:
             "region_pair_links": region_links,
             "partner_distance_a": near_partner_of_a,
             "partner_distance_b": near_partner_of_b,
+            "partner_size_gap_a": size_gap_a,
+            "partner_size_gap_b": size_gap_b,
         }
         score = constant + self.candidate_part[positions] + by_country[cb]
         for name, values in pairwise.items():

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher import explain
-from matcher.features import FEATURES, pair_features, partner_distances, swap_sides
+from matcher.features import FEATURES, pair_features, partner_distances, partner_size_gaps, swap_sides
 from matcher.geo import haversine_km
 from matcher.recommend import Filters
 
@@ -55,6 +55,18 @@ def test_partner_distances_are_the_nearest_partners_without_the_pair_itself(engi
         b_partners = graph.neighbours(b)[graph.neighbours(b) != a]
         assert to_a_partner[i] == pytest.approx(nearest_km(side.lat[b], side.lon[b], a_partners), abs=1e-6, nan_ok=True)
         assert to_b_partner[i] == pytest.approx(nearest_km(side.lat[a], side.lon[a], b_partners), abs=1e-6, nan_ok=True)
+
+
+def test_partner_size_gaps_compare_with_the_mean_size_of_the_other_partners(engine):
+    table, graph = engine.table, engine.graph
+    log_pop = table.side.log_pop
+    a = table.position[CHICAGO]
+    query = table.query(a, graph)
+    candidates = np.flatnonzero(graph.degree > 0)[:30]
+    gap_a, gap_b = partner_size_gaps(query, candidates, graph)
+    for i, b in enumerate(candidates):
+        assert gap_a[i] == pytest.approx(abs(log_pop[b] - log_pop[query.partners].mean()))
+        assert gap_b[i] == pytest.approx(abs(log_pop[a] - log_pop[graph.neighbours(b)].mean()))
 
 
 def test_a_nearby_partner_is_told_by_name():
