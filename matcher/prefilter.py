@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.features import FEATURES, Graph, Query, partner_distances, partner_size_gaps, shared_terms, spread
-from matcher.geo import haversine_km
+from matcher.features import (FEATURES, Graph, Query, cosines_from, partner_distances, partner_size_gaps,
+                              shared_terms, spread)
+from matcher.geo import cosine_km
 from matcher.rank import PartnerRanker
 from matcher.table import CityTable
 
@@ -24,6 +25,12 @@ class CatalogueScorer:
         self.linear, self.square = np.split(ranker.prefilter_weights_, 2)
         side = table.side
         self.candidate_part = sum(self.term(f"{name}_b", values) for name, values in self._own(side, graph).items())
+        # What every query reads of the catalogue, computed once
+        self.everyone = np.arange(len(side.log_pop))
+        self.profiled = np.flatnonzero(side.profile)
+        self.known_climate = side.climate >= 0
+        self.port = side.harbour > 0
+        self.income_group = np.nan_to_num(side.income, nan=4).astype(np.intp)  # 0-3, 4: unknown
 
     @staticmethod
     def _own(side, graph: Graph, rows=slice(None), degree=None) -> dict[str, np.ndarray]:
@@ -43,46 +50,72 @@ class CatalogueScorer:
         z[np.isnan(z)] = 0
         return z * (np.float32(self.linear[i]) + np.float32(self.square[i]) * z)
 
-    def scores(self, query: Query, positions: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-        """Prefilter score of A -> each catalogue city at `positions` (none of them A's partners)."""
+    def scores(self, query: Query, similarity: np.ndarray) -> np.ndarray:
+        """Prefilter score of A -> every city of the catalogue (`similarity`: to A, for every city).
+
+        Scores for A itself and A's partners are meaningless (their own edges are not discounted): callers drop
+        them. Scoring the whole catalogue and then selecting is cheaper than gathering a dozen arrays for the
+        candidates. Features with a few distinct values are looked up, not standardised city by city."""
         a, side, graph = query.side, self.table.side, self.graph
         own_a = self._own(a, graph, 0, len(query.partners))
         constant = sum(float(self.term(f"{name}_a", value)) for name, value in own_a.items())
-        by_country = self._country_part(query)
-        ca, cb = int(a.country[0]), side.country[positions]
-        climate_b, known_climate = side.climate[positions], a.climate[0] >= 0
-        region_b = graph.region[positions]
-        region_links = np.full(len(positions), np.nan)
-        if query.region >= 0:
-            row = graph.region_links[query.region].toarray().ravel()
-            known = region_b >= 0
-            region_links[known] = np.log1p(np.maximum(row[region_b[known]], 0))
-        near_partner_of_a, near_partner_of_b = partner_distances(query, positions, graph)
-        size_gap_a, size_gap_b = partner_size_gaps(query, positions, graph)
-        pairwise = {
-            "pop_ratio": np.abs(side.log_pop[positions] - a.log_pop[0]),
-            "log_distance": np.log1p(haversine_km(a.lat[0], a.lon[0], side.lat[positions], side.lon[positions])),
-            "same_continent": side.continent[positions] == a.continent[0],
-            "same_subregion": side.subregion[positions] == a.subregion[0],
-            "lat_gap": np.abs(side.lat[positions] - a.lat[0]),
-            "same_climate": np.where(known_climate & (climate_b >= 0), climate_b == a.climate[0], np.nan),
-            "same_climate_group": np.where(known_climate & (climate_b >= 0),
-                                           side.climate_group[positions] == a.climate_group[0], np.nan),
-            "both_ports": (a.harbour[0] > 0) & (side.harbour[positions] > 0),
-            "income_gap": np.abs(side.income[positions] - a.income[0]),
+        score = self.candidate_part + self._country_part(query)[side.country]
+        score += constant
+        score += self._lookups(query)
+        everyone = self.everyone
+        from_a = cosines_from(query, graph)
+        near_partner_of_a, near_partner_of_b = partner_distances(query, everyone, graph, from_a)
+        size_gap_a, size_gap_b = partner_size_gaps(query, everyone, graph)
+        continuous = {
+            "pop_ratio": np.abs(side.log_pop - a.log_pop[0]),
+            "log_distance": np.log1p(cosine_km(from_a)),
+            "lat_gap": np.abs(side.lat - a.lat[0]),
             "embedding_similarity": similarity,
-            "partners_in_country_b": np.log1p(graph.partners_in_country[positions, ca]),
-            "lists_diaspora_b": np.where(side.profile[positions], side.diaspora[positions, ca], np.nan),
-            "region_pair_links": region_links,
             "partner_distance_a": near_partner_of_a,
             "partner_distance_b": near_partner_of_b,
             "partner_size_gap_a": size_gap_a,
             "partner_size_gap_b": size_gap_b,
         }
-        score = constant + self.candidate_part[positions] + by_country[cb]
-        for name, values in pairwise.items():
+        for name, values in continuous.items():
             score += self.term(name, values)
-        return score + self._network_part(query, positions) + self._curated_part(query, positions)
+        score += self._sparse_part(query)
+        return score + self._network_part(query) + self._curated_part(query)
+
+    def _lookups(self, query: Query) -> np.ndarray:
+        """Features with two or three values per candidate (false, true, unknown), as a table lookup each."""
+        a, side = query.side, self.table.side
+        ca = int(a.country[0])
+        known_climate = a.climate[0] >= 0
+
+        def three(name: str, known: np.ndarray, true: np.ndarray) -> np.ndarray:
+            values = self.term(name, np.array([0.0, 1.0, np.nan]))
+            return values[np.where(known, true, 2).astype(np.intp)]
+
+        income = np.abs(np.arange(4) - a.income[0])  # the gap to each income group; unknown at the end
+        return (three("same_continent", True, side.continent == a.continent[0])
+                + three("same_subregion", True, side.subregion == a.subregion[0])
+                + three("same_climate", known_climate & self.known_climate, side.climate == a.climate[0])
+                + three("same_climate_group", known_climate & self.known_climate,
+                        side.climate_group == a.climate_group[0])
+                + three("both_ports", True, (a.harbour[0] > 0) & self.port)
+                + three("lists_diaspora_b", side.profile, side.diaspora[:, ca])
+                + self.term("income_gap", np.r_[income, np.nan])[self.income_group])
+
+    def _sparse_part(self, query: Query) -> np.ndarray:
+        """Partners of B in A's country and links between the two regions: zero or unknown for most."""
+        graph, ca = self.graph, int(query.side.country[0])
+        in_country = graph.partners_in_country[:, ca]
+        some = np.flatnonzero(in_country)
+        base = float(self.term("partners_in_country_b", 0.0))
+        out = np.full(len(in_country), base, np.float32)
+        out[some] += self.term("partners_in_country_b", np.log1p(in_country[some])) - base
+        if query.region >= 0:
+            row = graph.region_links[query.region].toarray().ravel()
+            by_region = self.term("region_pair_links", np.r_[np.log1p(np.maximum(row, 0)), np.nan])
+            out += by_region[graph.region]  # region -1 (unknown) reads the last entry
+        else:
+            out += self.term("region_pair_links", np.nan)
+        return out
 
     def _country_part(self, query: Query) -> np.ndarray:
         """Every feature that depends on the two countries alone, for each country B may be in."""
@@ -111,7 +144,7 @@ class CatalogueScorer:
         }
         return sum(self.term(name, v) for name, v in values.items())
 
-    def _network_part(self, query: Query, positions: np.ndarray) -> np.ndarray:
+    def _network_part(self, query: Query) -> np.ndarray:
         """Common partners, Adamic-Adar and links between the neighbourhoods: zero for most candidates."""
         graph = self.graph
         common = spread(graph.adjacency, query.partners, np.ones(len(query.partners)))
@@ -119,23 +152,23 @@ class CatalogueScorer:
         linked = spread(graph.adjacency, query.vicinity, np.ones(len(query.vicinity)))
         touched = np.flatnonzero(linked)
         vicinity = np.log1p(np.maximum(spread(graph.vicinity, touched, linked[touched]), 0))
-        out = np.zeros(len(positions))
+        out = np.zeros(len(common), np.float32)
         for name, values in (("common_partners", common), ("adamic_adar", adamic), ("vicinity_links", vicinity)):
-            at = np.flatnonzero(values[positions])
+            at = np.flatnonzero(values)
             base = float(self.term(name, 0.0))
             out += base
-            out[at] += self.term(name, values[positions[at]]) - base
+            out[at] += self.term(name, values[at]) - base
         return out
 
-    def _curated_part(self, query: Query, positions: np.ndarray) -> np.ndarray:
+    def _curated_part(self, query: Query) -> np.ndarray:
         """Shared industries and themes: known only where both cities have a curated profile."""
         a, side = query.side, self.table.side
-        out = np.zeros(len(positions))
+        out = np.zeros(len(side.profile), np.float32)
         if not a.profile[0]:
             return out
-        rows = np.flatnonzero(side.profile[positions])
+        rows = self.profiled
         for kind in ("industries", "themes"):
-            shared, jaccard = shared_terms(getattr(a, kind)[0], getattr(side, kind)[positions[rows]])
+            shared, jaccard = shared_terms(getattr(a, kind)[0], getattr(side, kind)[rows])
             short = "industry" if kind == "industries" else "theme"
             out[rows] += self.term(f"shared_{kind}", shared) + self.term(f"{short}_jaccard", jaccard)
         return out

@@ -172,11 +172,11 @@ class PartnerRanker:
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions to the score (path attributions plus prefilter terms, A -> B feature
         order); with the trees' bias they add up to the score."""
-        forward = self.attribution_.contributions(features)[0] + self.prefilter_terms(features)
+        rows = np.vstack([features, swap_sides(features)]) if self.two_sided else features
+        both = self.attribution_.contributions(rows)[0] + self.prefilter_terms(rows)  # one pass: per-call cost
         if not self.two_sided:
-            return forward
-        swapped = swap_sides(features)
-        backward = self.attribution_.contributions(swapped)[0] + self.prefilter_terms(swapped)
+            return both
+        forward, backward = both[: len(features)], both[len(features):]
         return (forward + backward[:, SWAP]) / 2  # SWAP is its own inverse: back to A -> B names
 
     def feature_importance(self) -> dict[str, float]:

@@ -76,6 +76,8 @@ class Recommender:
         self.country_codes = np.array(table.countries.codes)
         self.min_language_share = min_language_share
         self.language_position = {lang: i for i, lang in enumerate(table.countries.languages)}
+        english = Locale("en")
+        self.language_names = [english.languages.get(lang, lang) for lang in table.countries.languages]
         self.catalogue_scorer = CatalogueScorer(table, graph, ranker)
 
     # -- entry points -------------------------------------------------------------------------------
@@ -150,8 +152,8 @@ class Recommender:
         intent (unit vector) is blended into both passes.
         """
         table = self.table
-        approximate = (table.sketch @ (query.side.embedding[0] @ table.sketch_basis))[positions]
-        cheap = self.catalogue_scorer.scores(query, positions, approximate)
+        approximate = table.sketch @ (query.side.embedding[0] @ table.sketch_basis)
+        cheap = self.catalogue_scorer.scores(query, approximate)[positions]
         if intent is not None:
             wish = (table.sketch @ (intent @ table.sketch_basis))[positions]
             cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(wish)
@@ -213,7 +215,7 @@ class Recommender:
         b = self.city_record_at(position)
         return Suggestion(int(self.table.ids[position]), round(float(score), 4),
                           explain.reasons(a, b, features, contributions, self._context(query, position)),
-                          {name: round(float(v), 4) for name, v in zip(FEATURES, contributions)})
+                          dict(zip(FEATURES, np.round(contributions.astype(float), 4).tolist())))
 
     def facts(self, query: Query, a: dict, position: int, features: np.ndarray, known: bool) -> dict:
         b = self.city_record_at(position)
@@ -255,9 +257,7 @@ class Recommender:
     def shared_languages(self, ca: int, cb: int) -> list[str]:
         shares = self.table.countries.language_share
         both = np.minimum(shares[ca], shares[cb])
-        langs = self.table.countries.languages
-        english = Locale("en")
-        return [english.languages.get(langs[i], langs[i]) for i in np.argsort(-both)[:3] if both[i] >= 0.1]
+        return [self.language_names[i] for i in np.argsort(-both)[:3] if both[i] >= 0.1]
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
