@@ -91,14 +91,10 @@ class Service:
         return filters
 
 
-def warm_embedder(engine: Engine, threads: int) -> None:
-    """Load the sentence model that embeds intents and described cities (importing it takes 5-10 s, which the
-    first such request would otherwise wait), then give torch the API's threads: its loader sets MATCHER_JOBS's,
-    meant for builds."""
+def warm_embedder(engine: Engine) -> None:
+    """Load the sentence model that embeds intents and described cities (numpy weights, under a second), which
+    the first such request would otherwise wait for."""
     engine.recommender.embed_text("warm-up")
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def service(request: Request) -> Service:

@@ -86,5 +86,5 @@ def _load(app: FastAPI) -> None:
         return
     log.info(json.dumps({"event": "ready", "seconds": round(time.perf_counter() - started, 2)}))
     # Ready without it: only requests with an intent or a described city need the sentence model.
-    warm_embedder(app.state.service.engine, settings.threads)
+    warm_embedder(app.state.service.engine)
     log.info(json.dumps({"event": "embedder_ready", "seconds": round(time.perf_counter() - started, 2)}))

@@ -65,8 +65,8 @@ class EmbeddingCache:
         os.replace(temporary, self.folder / "embeddings.npz")
 
 
-def embed_query(text: str, cache: EmbeddingCache | None = None) -> np.ndarray:
-    """One free-text intent as a unit vector."""
-    if cache is not None:
-        return cache.embed([text])[0]
-    return _model().encode([text], normalize_embeddings=True, convert_to_numpy=True)[0].astype(np.float32)
+def embed_query(text: str) -> np.ndarray:
+    """One free-text intent or described city as a unit vector, without torch (see `matcher.minilm`)."""
+    from matcher.minilm import minilm
+
+    return minilm().encode(text)
