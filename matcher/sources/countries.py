@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from difflib import get_close_matches
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import country_converter
@@ -60,7 +60,7 @@ def _regexes() -> list[tuple[re.Pattern, str]]:
     return [(re.compile(row.regex, re.IGNORECASE), row.ISO2) for row in _coco_table().itertuples()]
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: the API passes user text here
 def country_code(text: str) -> str | None:
     """ISO2 code for a country string as people write it ('England, United Kingdom', 'Grece'), else None."""
     text = re.sub(r"^\s*in\s+", "", str(text or "")).strip()
