@@ -50,9 +50,11 @@ def _labels(ids: set[str], kind: str) -> str:
     return ", ".join(label[0].lower() + label[1:] for label in labels)
 
 
+_MEMBERS = np.array([[name in features for name in FEATURES] for features in CONCEPTS.values()], float)
+
+
 def concept_scores(contributions: np.ndarray) -> dict[str, float]:
-    return {concept: float(sum(contributions[_COLUMN[f]] for f in features))
-            for concept, features in CONCEPTS.items()}
+    return dict(zip(CONCEPTS, (_MEMBERS @ contributions).tolist()))
 
 
 def reasons(a: dict, b: dict, features: np.ndarray, contributions: np.ndarray, context: dict,
