@@ -9,6 +9,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
+    # Endpoints run in a thread pool (40 threads by default). The engine is numpy steps that each take and release
+    # the GIL: with many requests at once the threads mostly wait on each other, so a few at a time go faster.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.concurrency
     # Load in the background: the server answers /healthz at once and /readyz with 503 until loaded.
     if app.state.service is None:
         threading.Thread(target=_load, args=(app,), name="load", daemon=True).start()

@@ -44,7 +44,7 @@ def answer(client, request) -> tuple[int, str]:
 
 
 def test_simultaneous_requests_get_the_sequential_answers(engine, curated_build):
-    warm_embedder(engine, threads=1)
+    warm_embedder(engine)
     app = create_app(Settings(matcher_home=curated_build.path, api_keys=[], threads=1), Service.of(engine))
     made = requests(engine)
     assert len(made) == 32

@@ -22,7 +22,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 @pytest.fixture(scope="module", autouse=True)
 def loaded(engine):
-    warm_embedder(engine, threads=1)  # the first intent would otherwise load the model within a request's time
+    warm_embedder(engine)  # the first intent would otherwise load the model within a request's time
     APP.state.service = Service.of(engine)
     yield
     APP.state.service = None
