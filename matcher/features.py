@@ -15,7 +15,6 @@ import pandas as pd
 from scipy import sparse
 
 from matcher.geo import cosine_km, haversine_km, unit_vectors
-from matcher.sources.profiles import vocabulary
 
 INCOME_LEVELS = {"Low income": 0, "Lower middle income": 1, "Upper middle income": 2, "High income": 3}
 PAIRED = ["log_pop", "capital", "admin_seat", "harbour", "airport", "income", "growth", "degree",
