@@ -144,9 +144,7 @@ class PartnerRanker:
     # -- scoring ------------------------------------------------------------------------------------
     def prefilter_scores(self, features: np.ndarray) -> np.ndarray:
         """A cheap A -> B score (linear in the features and their squares), to shortlist the whole catalogue."""
-        z = self._standardised(features)
-        linear, square = np.split(self.prefilter_weights_.astype(np.float32), 2)
-        return linear @ z + square @ (z * z)
+        return self.prefilter_terms(features).sum(axis=1)
 
     def prefilter_terms(self, features: np.ndarray) -> np.ndarray:
         """Each feature's share of the prefilter score (rows x features): they sum to `prefilter_scores`."""

@@ -188,9 +188,9 @@ class Recommender:
     def _context(self, query: Query, position: int) -> dict:
         ca, cb = query.side.country[0], self.table.side.country[position]
         countries = self.table.countries
-        common = np.intersect1d(self.graph.neighbours(position), query.partners)
-        a_lat, a_lon = query.side.lat[0], query.side.lon[0]
         b_partners = self.graph.neighbours(position)
+        common = np.intersect1d(b_partners, query.partners)
+        a_lat, a_lon = query.side.lat[0], query.side.lon[0]
         return {
             "country_names": countries.names,
             "born_b_in_a": float(countries.born_in_living_in[cb, ca]),
