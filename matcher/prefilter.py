@@ -8,13 +8,17 @@ features of the two countries once per country, and only the truly pairwise ones
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from matcher.features import (FEATURES, Graph, Query, cosines_from, partner_distances, partner_size_gaps,
                               shared_terms, spread)
 from matcher.geo import cosine_km
-from matcher.rank import PartnerRanker
 from matcher.table import CityTable
+
+if TYPE_CHECKING:  # the ranker uses this scorer to draw its training rows
+    from matcher.rank import PartnerRanker
 
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -28,9 +32,13 @@ class CatalogueScorer:
         # What every query reads of the catalogue, computed once
         self.everyone = np.arange(len(side.log_pop))
         self.profiled = np.flatnonzero(side.profile)
-        self.known_climate = side.climate >= 0
-        self.port = side.harbour > 0
-        self.income_group = np.nan_to_num(side.income, nan=4).astype(np.intp)  # 0-3, 4: unknown
+        self.port = (side.harbour > 0).astype(np.intp)
+        # Continent, subregion and income group are the country's: compared once per country, not per city.
+        n_countries = len(table.countries.codes)
+        self.country_of = {name: _per_group(getattr(side, name), side.country, n_countries, fill)
+                           for name, fill in (("continent", -1), ("subregion", -1), ("income", np.nan))}
+        # A climate zone belongs to one group: both climate features are a lookup by zone (-1, unknown, reads last).
+        self.climate_group = _per_group(side.climate_group, side.climate, side.climate.max() + 1, -1)
 
     @staticmethod
     def _own(side, graph: Graph, rows=slice(None), degree=None) -> dict[str, np.ndarray]:
@@ -82,24 +90,14 @@ class CatalogueScorer:
         return score + self._network_part(query) + self._curated_part(query)
 
     def _lookups(self, query: Query) -> np.ndarray:
-        """Features with two or three values per candidate (false, true, unknown), as a table lookup each."""
+        """Climate and ports: a few values per candidate, looked up rather than standardised city by city."""
         a, side = query.side, self.table.side
-        ca = int(a.country[0])
-        known_climate = a.climate[0] >= 0
-
-        def three(name: str, known: np.ndarray, true: np.ndarray) -> np.ndarray:
-            values = self.term(name, np.array([0.0, 1.0, np.nan]))
-            return values[np.where(known, true, 2).astype(np.intp)]
-
-        income = np.abs(np.arange(4) - a.income[0])  # the gap to each income group; unknown at the end
-        return (three("same_continent", True, side.continent == a.continent[0])
-                + three("same_subregion", True, side.subregion == a.subregion[0])
-                + three("same_climate", known_climate & self.known_climate, side.climate == a.climate[0])
-                + three("same_climate_group", known_climate & self.known_climate,
-                        side.climate_group == a.climate_group[0])
-                + three("both_ports", True, (a.harbour[0] > 0) & self.port)
-                + three("lists_diaspora_b", side.profile, side.diaspora[:, ca])
-                + self.term("income_gap", np.r_[income, np.nan])[self.income_group])
+        by_zone = np.zeros(len(self.climate_group) + 1, np.float32)  # the last entry: zone unknown (0, the mean)
+        if a.climate[0] >= 0:
+            by_zone[:-1] = (self.term("same_climate", np.arange(len(self.climate_group)) == a.climate[0])
+                            + self.term("same_climate_group", self.climate_group == a.climate_group[0]))
+        ports = self.term("both_ports", [False, a.harbour[0] > 0])
+        return by_zone[side.climate] + ports[self.port]
 
     def _sparse_part(self, query: Query) -> np.ndarray:
         """Partners of B in A's country and links between the two regions: zero or unknown for most."""
@@ -136,6 +134,9 @@ class CatalogueScorer:
             "lists_diaspora_a": a.diaspora[0] if a.profile[0] else np.full(len(same), np.nan),
             "partners_in_country_a": np.log1p(partners),
             "same_country": same,
+            "same_continent": self.country_of["continent"] == a.continent[0],
+            "same_subregion": self.country_of["subregion"] == a.subregion[0],
+            "income_gap": np.abs(self.country_of["income"] - a.income[0]),
             "neighbours": countries.neighbours[ca],
             "language_overlap": countries.language_overlap[ca],
             "shared_official": countries.shared_official[ca],
@@ -161,14 +162,23 @@ class CatalogueScorer:
         return out
 
     def _curated_part(self, query: Query) -> np.ndarray:
-        """Shared industries and themes: known only where both cities have a curated profile."""
+        """B's diaspora naming A's country, known where B has a curated profile; shared industries and themes,
+        known where both have one."""
         a, side = query.side, self.table.side
+        rows = self.profiled
         out = np.zeros(len(side.profile), np.float32)
+        out[rows] = self.term("lists_diaspora_b", side.diaspora[rows, a.country[0]])
         if not a.profile[0]:
             return out
-        rows = self.profiled
         for kind in ("industries", "themes"):
             shared, jaccard = shared_terms(getattr(a, kind)[0], getattr(side, kind)[rows])
             short = "industry" if kind == "industries" else "theme"
             out[rows] += self.term(f"shared_{kind}", shared) + self.term(f"{short}_jaccard", jaccard)
         return out
+
+
+def _per_group(values: np.ndarray, group: np.ndarray, n_groups: int, fill) -> np.ndarray:
+    """The value each group's members share (e.g. a country's continent, from its cities); `fill` for empty groups."""
+    out = np.full(n_groups, fill, dtype=np.result_type(values, np.asarray(fill)))
+    out[group[group >= 0]] = values[group >= 0]
+    return out

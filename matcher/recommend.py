@@ -152,10 +152,9 @@ class Recommender:
         intent (unit vector) is blended into both passes.
         """
         table = self.table
-        approximate = table.sketch @ (query.side.embedding[0] @ table.sketch_basis)
-        cheap = self.catalogue_scorer.scores(query, approximate)[positions]
+        cheap = self.catalogue_scorer.scores(query, table.sketch_similarity(query.side.embedding[0]))[positions]
         if intent is not None:
-            wish = (table.sketch @ (intent @ table.sketch_basis))[positions]
+            wish = table.sketch_similarity(intent)[positions]
             cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(wish)
         shortlist = top_indices(cheap, self.ranker.shortlist)
         features = pair_features(query, table.side, positions[shortlist], self.graph, table.countries)

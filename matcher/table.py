@@ -143,6 +143,10 @@ class CityTable:
     def graph_of_positions(self, a: np.ndarray, b: np.ndarray) -> Graph:
         return Graph.from_pairs(a, b, self.side, len(self.countries.codes), self.region, self.vicinity)
 
+    def sketch_similarity(self, vector: np.ndarray) -> np.ndarray:
+        """Every city's approximate embedding similarity to a unit vector, read from the sketch."""
+        return self.sketch @ (vector @ self.sketch_basis)
+
     def query(self, position: int, graph: Graph) -> Query:
         return Query(self.side.take([position]), graph.neighbours(position), position, int(self.region[position]),
                      row_indices(self.vicinity, position))

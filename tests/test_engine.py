@@ -246,7 +246,7 @@ def test_the_catalogue_scorer_equals_the_prefilter_on_features(engine, who):
         gid = CHICAGO if who == "partnered" else int(table.ids[~table.side.profile][0])
         query = recommender.query_of(gid)
     positions = np.flatnonzero(recommender.candidate_mask(query, Filters()))
-    similarity = table.sketch @ (query.side.embedding[0] @ table.sketch_basis)
+    similarity = table.sketch_similarity(query.side.embedding[0])
     full = pair_features(query, table.side, positions, engine.graph, table.countries, similarity=similarity[positions])
     np.testing.assert_allclose(recommender.catalogue_scorer.scores(query, similarity)[positions],
                                engine.ranker.prefilter_scores(full), atol=1e-4)
