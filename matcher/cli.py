@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -254,6 +256,8 @@ def recommend(
     k: int = typer.Option(10, "--k", min=1, max=100, help="How many suggestions."),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
     batch: Optional[Path] = typer.Option(None, "--batch", help="File of GeoNames ids, one per line: JSON lines out."),
+    jobs: int = typer.Option(0, "--jobs", min=0,
+                             help="Processes answering a --batch (0: MATCHER_JOBS, default 2)."),
     country: list[str] = typer.Option([], "--country", help="Only these countries (ISO2; repeatable)."),
     exclude_country: list[str] = typer.Option([], "--exclude-country", help="Not these countries (ISO2)."),
     continent: list[str] = typer.Option([], "--continent", help="Only these continents (EU, AS, AF, NA, SA, OC)."),
@@ -279,10 +283,9 @@ def recommend(
         _fail(str(exc))
     records = CityRecords(engine.table.cities)
     if batch is not None:
-        for line in batch.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            typer.echo(json.dumps(_batch_line(engine, records, line.strip(), k, filters), ensure_ascii=False))
+        lines = [line.strip() for line in batch.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for answer in _batch_answers((engine, records, k, filters), lines, jobs or paths.threads()):
+            typer.echo(answer)
         return
     if query is None:
         _fail("give a city (name or GeoNames id) or --batch FILE")
@@ -303,6 +306,26 @@ def recommend(
         typer.echo(f"{rank:>3}. {_describe(engine.table.cities.loc[s.geonameid])}  score {s.score:.2f}")
         for reason in s.reasons:
             typer.echo(f"       - {reason}")
+
+
+_batch_task: tuple = ()  # (engine, records, k, filters) of the batch being answered: forked workers inherit it
+
+
+def _batch_answers(task: tuple, lines: list[str], jobs: int) -> Iterator[str]:
+    """One JSON line per id, in the file's order. Several jobs are processes forked once the engine is loaded: they
+    share its memory (copy-on-write) and each answers whole queries, a few at a time."""
+    global _batch_task
+    _batch_task = task
+    if jobs == 1 or len(lines) < 2 * jobs:
+        yield from map(_batch_answer, lines)
+        return
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield from pool.imap(_batch_answer, lines, chunksize=4)
+
+
+def _batch_answer(text: str) -> str:
+    engine, records, k, filters = _batch_task
+    return json.dumps(_batch_line(engine, records, text, k, filters), ensure_ascii=False)
 
 
 def _batch_line(engine, records, text: str, k: int, filters) -> dict:

@@ -167,6 +167,21 @@ def test_batch_contract(curated_build, tmp_path, monkeypatch):
             assert isinstance(item["score"], float) and item["reasons"]
 
 
+def test_batch_in_parallel_answers_as_one_process(curated_build, tmp_path, monkeypatch):
+    """Forked workers share the engine: the same lines, in the file's order, as one process gives."""
+    monkeypatch.setenv("MATCHER_HOME", str(curated_build.path.parent.parent))
+    batch = tmp_path / "ids.txt"
+    batch.write_text("\n".join(map(str, [PORTLAND, COVENTRY, 999999999, CHICAGO, DRESDEN, "x", COVENTRY, CHICAGO])))
+    outputs = {}
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(app, ["recommend", "--batch", str(batch), "--k", "4", "--jobs", jobs],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs[jobs] = result.stdout.splitlines()
+    assert len(outputs["1"]) == 8 and outputs["2"] == outputs["1"]
+    assert [json.loads(line)["query"] for line in outputs["2"]][:3] == [PORTLAND, COVENTRY, 999999999]
+
+
 def test_contributions_add_up_to_the_score(engine):
     """Tree attributions and the linear model's terms together: float32 terms, so to 1e-4."""
     table, graph, ranker = engine.table, engine.graph, engine.ranker
