@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from matcher.geo import cosine_km, haversine_km, unit_vectors
+from matcher.geo import haversine_km, log_cosine_km, unit_vectors
 
 INCOME_LEVELS = {"Low income": 0, "Lower middle income": 1, "Upper middle income": 2, "High income": 3}
 PAIRED = ["log_pop", "capital", "admin_seat", "harbour", "airport", "income", "growth", "degree",
@@ -228,9 +228,9 @@ def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, exclude
 
 
 def _log_km(cosine: np.ndarray) -> np.ndarray:
-    out = np.full(len(cosine), np.nan)
+    out = np.full(len(cosine), np.nan, np.float32)
     known = np.flatnonzero(np.isfinite(cosine))
-    out[known] = np.log1p(cosine_km(cosine[known]))
+    out[known] = log_cosine_km(cosine[known])
     return out
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from matcher.features import (FEATURES, Graph, Query, cosines_from, partner_distances, partner_size_gaps,
                               shared_terms, spread)
-from matcher.geo import cosine_km
+from matcher.geo import log_cosine_km
 from matcher.table import CityTable
 
 if TYPE_CHECKING:  # the ranker uses this scorer to draw its training rows
@@ -76,7 +76,7 @@ class CatalogueScorer:
         size_gap_a, size_gap_b = partner_size_gaps(query, everyone, graph)
         continuous = {
             "pop_ratio": np.abs(side.log_pop - a.log_pop[0]),
-            "log_distance": np.log1p(cosine_km(from_a)),
+            "log_distance": log_cosine_km(from_a),
             "lat_gap": np.abs(side.lat - a.lat[0]),
             "embedding_similarity": similarity,
             "partner_distance_a": near_partner_of_a,
