@@ -100,7 +100,8 @@ def main() -> None:
     cpu = median(cpu_per_query)
     print(f"batch throughput: median {rate:.1f} queries/s over {args.repeat} runs "
           f"(target >= {TARGET_QPS}: {'met' if rate >= TARGET_QPS else 'NOT met'}); {1000 / rate:.1f} ms a query "
-          f"wall, {cpu * 1000:.1f} ms CPU of all processes (on {args.jobs} idle cores: {args.jobs / cpu:.0f} queries/s)")
+          f"wall, {cpu * 1000:.1f} ms CPU of all processes (on {args.jobs} idle cores: "
+          f"{args.jobs / cpu:.0f} queries/s)")
 
 
 if __name__ == "__main__":

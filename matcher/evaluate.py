@@ -212,17 +212,23 @@ the two neighbourhoods (cities within 40 km). Graph features of a training pair 
 removed (tested in `tests/test_engine.py`).
 
 ## Training
-LightGBM, objective `{params['objective']}` (chosen by measurement over LambdaRank: LambdaRank scores are comparable
-only within a query, which breaks the B -> A half of a two-sided score), {params['n_estimators']} trees, learning rate
-{params['learning_rate']}, {params['num_leaves']} leaves; up to {params['max_queries']:,} query cities, {params['cold_share']:.0%} of them made cold
-(all their edges hidden) so that cities without partners are scored as they will be. Negatives per query: {params['negatives']}
-(random, popular, nearby, same-country, in the countries of the query's partners, similar profile text): most are
-random so that the model learns the catalogue as a query meets it, not only the hard cases (with 8 random
-negatives instead of 100, and 31-leaf trees, warm recall@10 was 0.100 and cold 0.036 on seed 0). Every
-training row is also used swapped (B -> A). A logistic regression on the standardised features and their squares
-is fitted on the same rows. Score of a pair = the trees' logit plus the regression's, each the mean of the A -> B
-and B -> A directions. Serving shortlists the catalogue with the regression alone (embedding similarity from
-a {SKETCH_DIMENSIONS}-dimensional sketch), then scores the best {params['shortlist']:,} in full.
+Two stages, fitted in turn on up to {params['max_queries']:,} query cities, {params['cold_share']:.0%} of them made cold
+(all their edges hidden) so that cities without partners are scored as they will be. Negatives per query:
+{params['negatives']}.
+1. The prefilter, a logistic regression on the standardised features and their squares, learns from each query's
+   partners and sampled negatives: random, popular, nearby, same-country, in the countries of the query's partners,
+   similar profile text. Most are random so that it learns the catalogue as a query meets it.
+2. The trees (LightGBM, objective `{params['objective']}`, {params['n_estimators']} trees, learning rate
+   {params['learning_rate']}, {params['num_leaves']} leaves, at least {params['min_child_samples']} rows a leaf) learn from
+   the first {params['tree_queries']:,} queries: their partners, the non-partners the fitted prefilter scores highest
+   (`shortlisted`: the candidates the trees re-rank in service) and a few random ones. Trees fitted on the sampled
+   negatives instead were no better than the prefilter (seed 0: warm recall@10 0.120 against its 0.123).
+   Objective chosen by measurement over LambdaRank, whose scores are comparable only within a query, which breaks
+   the B -> A half of a two-sided score. Every row is also used swapped (B -> A).
+
+Score of a pair = the trees' logit plus the regression's, each the mean of the A -> B and B -> A directions. Serving
+shortlists the catalogue with the regression alone (embedding similarity from a {SKETCH_DIMENSIONS}-dimensional
+sketch), then scores the best {params['shortlist']:,} in full.
 Feature importance (gain): {top}.
 
 ## Evaluation
