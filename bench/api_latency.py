@@ -73,14 +73,14 @@ def main() -> None:
         events = wait_for_embedder(server)
         print(f"          the app: catalogue, model and index loaded {events['ready']:.1f} s, sentence model "
               f"{events['embedder_ready']:.1f} s after its loading began")
-        rss, peak = server.memory_mb()
-        print(f"memory after start-up: RSS {rss:.0f} MB, peak {peak:.0f} MB")
+        rss, peak, pss = server.memory_mb()
+        print(f"memory after start-up: RSS {rss:.0f} MB, peak {peak:.0f} MB, PSS {pss:.0f} MB")
         with httpx.Client(base_url=server.url, timeout=30) as client:
             timed_pass(client, warm, lambda i: {})
             plain = summary("k=10, no filter", *timed_pass(client, ids, lambda i: {}))
             filtered = summary("k=10, a filter or an intent", *timed_pass(client, ids, mixed))
-        rss, peak = server.memory_mb()
-        print(f"memory after the passes: RSS {rss:.0f} MB, peak {peak:.0f} MB "
+        rss, peak, pss = server.memory_mb()
+        print(f"memory after the passes: RSS {rss:.0f} MB, peak {peak:.0f} MB, PSS {pss:.0f} MB "
               f"(MATCHER_API_THREADS={args.threads}, 1 worker)")
         print(f"access log lines: {len(server.access_lines())}")
     finally:

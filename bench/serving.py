@@ -34,10 +34,13 @@ class Server:
     def processes(self) -> list[psutil.Process]:
         return [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
 
-    def memory_mb(self) -> tuple[float, float]:
-        """Resident memory now and at its peak (VmHWM), summed over the server and its worker processes."""
+    def memory_mb(self) -> tuple[float, float, float]:
+        """Resident memory now, at its peak (VmHWM), and proportional (PSS: a page shared by n processes counts
+        1/n in each), summed over the server and its worker processes. Forked workers share the engine, so RSS
+        counts it once per process while PSS counts it once."""
         processes = self.processes()
-        return sum(p.memory_info().rss for p in processes) / 2**20, sum(_peak_kb(p.pid) for p in processes) / 1024
+        return (sum(p.memory_info().rss for p in processes) / 2**20, sum(_peak_kb(p.pid) for p in processes) / 1024,
+                sum(p.memory_full_info().pss for p in processes) / 2**20)
 
     def cpu_seconds(self) -> float:
         """User and system CPU time so far, summed over the server and its worker processes."""
@@ -88,8 +91,9 @@ def start(home: Path, workers: int = 1, threads: int = 1, timeout: float = 300) 
     return server
 
 
-def wait_for_embedder(server: Server, workers: int = 1, timeout: float = 120) -> dict[str, float]:
-    """The app's own 'ready' and 'embedder_ready' seconds (from its log; per worker, the slowest)."""
+def wait_for_embedder(server: Server, timeout: float = 120) -> dict[str, float]:
+    """The app's own 'ready' and 'embedder_ready' seconds, from its log (several workers load once, before they
+    are forked)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         events: dict[str, list[float]] = {}
@@ -97,7 +101,7 @@ def wait_for_embedder(server: Server, workers: int = 1, timeout: float = 120) ->
             if line.startswith('{"event"'):
                 event = json.loads(line)
                 events.setdefault(event["event"], []).append(event.get("seconds", 0.0))
-        if len(events.get("embedder_ready", [])) >= workers:
+        if events.get("embedder_ready"):
             server.events = {name: max(values) for name, values in events.items()}
             return server.events
         time.sleep(0.2)

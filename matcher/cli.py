@@ -344,10 +344,11 @@ def _batch_line(engine, records, text: str, k: int, filters) -> dict:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Processes, each with its own copy of the engine (memory adds up)."),
+    workers: int = typer.Option(1, min=1, help="Processes; from 2 on, forked once the engine is loaded, sharing it."),
 ) -> None:
     """Serve the API and the planner's page on the current build (settings: see README, 'Web service')."""
     import copy
+    import importlib
 
     import uvicorn
 
@@ -361,9 +362,12 @@ def serve(
     logging["formatters"]["line"] = {"format": "%(message)s"}
     logging["handlers"]["api"] = {"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stderr"}
     logging["loggers"]["api"] = {"handlers": ["api"], "level": "INFO", "propagate": False}
-    # An import string, not an import: the library never depends on the web service.
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False,
-                log_config=logging)
+    # Imported by name, not at the top: the library never depends on the web service. One worker answers /healthz
+    # while it loads; several are forked from a process that loaded the engine first.
+    if workers > 1:
+        importlib.import_module("api.workers").serve(host, port, workers, logging)
+        return
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, access_log=False, log_config=logging)
 
 
 def main() -> None:  # pragma: no cover - console entry point
