@@ -4,8 +4,8 @@ memory <= 1.5 GB).
     .venv/bin/python bench/api_load.py [--workers 1] [--clients 16] [--seconds 60 | --requests N] [--repeat]
 
 Starts `matcher serve --workers N` (MATCHER_API_THREADS=1; from 2 workers on, they are forked from a process that
-loaded the engine and share it) on a free port and waits until /readyz answers and the sentence model is loaded. Then 16 clients, each on its own
-keep-alive connection, send GET /v1/cities/{id}/recommendations?k=10 one after another for --seconds (or until
+loaded the engine and share it) on a free port and waits until /readyz answers and the sentence model is loaded.
+Then 16 clients, each on its own keep-alive connection, send GET /v1/cities/{id}/recommendations?k=10 one after another for --seconds (or until
 --requests were sent), every request for a different catalogue city with known partners (fixed seed; the ids
 cycle only when there are fewer such cities than requests). --repeat sends the same 64 cities over and over
 instead: identical requests, what a response cache would help with. The clients are one asyncio loop writing
