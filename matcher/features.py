@@ -174,11 +174,18 @@ def row_indices(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
     return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
 
 
+def row_entries(matrix: sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets into the CSR arrays of the entries of `rows`, row after row, and each row's entry count: gathered
+    straight from the CSR arrays (scipy's row indexing costs ten times more)."""
+    if len(rows) == matrix.shape[0] and np.array_equal(rows, np.arange(len(rows))):  # all: the arrays as they are
+        return np.arange(matrix.nnz), np.diff(matrix.indptr)
+    starts, lengths = matrix.indptr[rows], matrix.indptr[rows + 1] - matrix.indptr[rows]
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum()), lengths
+
+
 def spread(matrix: sparse.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """matrix.T @ x for an x that is non-zero only on `rows`: cheap when they are few (the rows' entries are
-    gathered straight from the CSR arrays; scipy's row indexing costs ten times more)."""
-    starts, lengths = matrix.indptr[rows], np.diff(matrix.indptr)[rows]
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    """matrix.T @ x for an x that is non-zero only on `rows`: cheap when they are few."""
+    offsets, lengths = row_entries(matrix, rows)
     return np.bincount(matrix.indices[offsets], weights=np.repeat(weights, lengths), minlength=matrix.shape[1])
 
 
@@ -199,15 +206,20 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph, from_a:
         own = np.flatnonzero(is_partner[positions])
         cosines[own] = np.where(positions[own, None] == partners, -np.inf, cosines[own])
         to_a_partner = cosines.max(axis=1)
-    from_a = cosines_from(query, graph) if from_a is None else from_a.copy()
+    # B's partners, row after row; their cosines to A, A itself left out; the largest of each row.
+    offsets, lengths = row_entries(graph.adjacency, positions)
+    partners_of_b = graph.adjacency.indices[offsets]
+    if from_a is None:
+        cosines = graph.xyz[partners_of_b] @ unit_vectors(query.side.lat[0], query.side.lon[0])
+    else:
+        cosines = from_a[partners_of_b]
     if query.position is not None:
-        from_a[query.position] = -np.inf
-    adjacency = graph.adjacency
-    has_partners = np.diff(adjacency.indptr) > 0
-    nearest = np.full(adjacency.shape[0], -np.inf)
-    if adjacency.nnz:  # rows without partners have empty segments, so reducing at the others' starts is exact
-        nearest[has_partners] = np.maximum.reduceat(from_a[adjacency.indices], adjacency.indptr[:-1][has_partners])
-    return _log_km(to_a_partner), _log_km(nearest[positions])
+        cosines[partners_of_b == query.position] = -np.inf
+    nearest = np.full(len(positions), -np.inf)
+    has_partners = lengths > 0  # rows without partners have empty segments: reducing at the others' starts is exact
+    if has_partners.any():
+        nearest[has_partners] = np.maximum.reduceat(cosines, (np.cumsum(lengths) - lengths)[has_partners])
+    return _log_km(to_a_partner), _log_km(nearest)
 
 
 def cosines_from(query: Query, graph: Graph) -> np.ndarray:
