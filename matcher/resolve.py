@@ -196,12 +196,13 @@ class Resolver:
             if near.any():
                 close = rows[near & (distance <= distance[near].min() + 10)]
                 return Resolution(int(self.ids[close[np.argmax(self.population[close])]]), method="near")
+        method = "unique"
         if hint and len(rows) > 1:
             hinted = rows[[bool(self.admin1[i]) and fold(hint) in self.admin1[i] for i in rows]]
             if len(hinted):
                 rows, method = hinted, "hint"
         if len(rows) == 1:
-            return Resolution(int(self.ids[rows[0]]), method="unique")
+            return Resolution(int(self.ids[rows[0]]), method=method)
         order = rows[np.argsort(-self.population[rows])]
         if self.population[order[0]] >= DOMINANCE * max(self.population[order[1]], 1):
             return Resolution(int(self.ids[order[0]]), method="largest")

@@ -32,6 +32,12 @@ def test_hand_checked(resolver, name, country, lat, lon, expected):
     assert resolver.resolve(name, country, lat, lon).geonameid == expected
 
 
+def test_a_region_in_the_name_decides_and_is_recorded(resolver):
+    found = resolver.resolve("Portland, Maine", "US", None, None)
+    assert found.geonameid == PORTLAND_ME and found.method == "hint"
+    assert resolver.resolve("Kolbuszowa", "Poland", None, None).method == "unique"
+
+
 def test_english_named_district(resolver, places):
     found = resolver.resolve("Tokyo – Shibuya", "Japan", 35.66, 139.70)
     assert places.loc[found.geonameid, "name"] == "Shibuya"
