@@ -76,11 +76,12 @@ async def _lifespan(app: FastAPI):
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.concurrency
     # Load in the background: the server answers /healthz at once and /readyz with 503 until loaded.
     if app.state.service is None:
-        threading.Thread(target=_load, args=(app,), name="load", daemon=True).start()
+        threading.Thread(target=load_service, args=(app,), name="load", daemon=True).start()
     yield
 
 
-def _load(app: FastAPI) -> None:
+def load_service(app: FastAPI) -> None:
+    """Open the service into `app.state` (or record why it failed), then warm the sentence model."""
     started, settings = time.perf_counter(), app.state.settings
     try:
         app.state.service = Service.open(settings)

@@ -13,12 +13,10 @@ import logging.config
 import os
 import signal
 import socket
-import time
 
 import uvicorn
 
-from api.deps import Service, warm_embedder
-from api.main import create_app
+from api.main import create_app, load_service
 from api.settings import Settings
 
 log = logging.getLogger("api")
@@ -27,13 +25,11 @@ log = logging.getLogger("api")
 def serve(host: str, port: int, workers: int, log_config: dict) -> None:
     """Load, listen, fork `workers` servers on the one socket; SIGTERM or SIGINT stops them all."""
     logging.config.dictConfig(log_config)
-    settings, started = Settings(), time.perf_counter()
-    service = Service.open(settings)
-    log.info(json.dumps({"event": "ready", "seconds": round(time.perf_counter() - started, 2)}))
-    warm_embedder(service.engine)
-    log.info(json.dumps({"event": "embedder_ready", "seconds": round(time.perf_counter() - started, 2)}))
-    config = uvicorn.Config(create_app(settings, service), host=host, port=port, access_log=False,
-                            log_config=log_config)
+    app = create_app(Settings())
+    load_service(app)  # in this process, before the fork: the workers start ready
+    if app.state.service is None:
+        raise SystemExit(1)  # the reason is logged
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=log_config)
     listening = config.bind_socket()
     children = {_fork(config, listening) for _ in range(workers)}
     stopping = False
