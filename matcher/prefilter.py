@@ -89,6 +89,11 @@ class CatalogueScorer:
         score += self._sparse_part(query)
         return score + self._network_part(query) + self._curated_part(query)
 
+    def shortlist_scores(self, query: Query, positions: np.ndarray) -> np.ndarray:
+        """`scores` of A -> the cities at `positions`, with the text similarity read from the embedding sketch: what
+        serving shortlists by, and what the trees' training shortlists are drawn from."""
+        return self.scores(query, self.table.sketch_similarity(query.side.embedding[0]))[positions]
+
     def _lookups(self, query: Query) -> np.ndarray:
         """Climate and ports: a few values per candidate, looked up rather than standardised city by city."""
         a, side = query.side, self.table.side

@@ -21,7 +21,7 @@ from sklearn.neighbors import BallTree
 
 from matcher import __version__
 from matcher.attribution import PathAttribution
-from matcher.features import FEATURES, SWAP, Graph, pair_features, swap_sides
+from matcher.features import FEATURES, SWAP, Graph, Query, pair_features, swap_sides
 from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
 
@@ -141,7 +141,9 @@ class PartnerRanker:
                 for country in rng.choice(partner_countries, n.partner_country):
                     picks.append(rng.choice(by_country.get(country, pool), 1))
                 negatives = np.setdiff1d(np.concatenate(picks), np.r_[partners, q])
-                features, is_positive = self._rows_of(table, graphs[int(is_cold)], q, partners, negatives, is_cold)
+                source = graphs[int(is_cold)]
+                features, is_positive = self._rows_of(table, source, table.query(q, source), partners, negatives,
+                                                      is_cold)
                 rows.append(features)
                 labels.append(is_positive.astype(int))
         return np.vstack(rows), np.concatenate(labels)
@@ -164,23 +166,24 @@ class PartnerRanker:
             eligible[pool] = True
             eligible[np.r_[partners, q]] = False
             candidates = np.flatnonzero(eligible)
-            cheap = scorers[int(is_cold)].scores(query, table.sketch_similarity(table.side.embedding[q]))[candidates]
+            cheap = scorers[int(is_cold)].shortlist_scores(query, candidates)
             shortlisted = candidates[top_indices(cheap, self.negatives.shortlisted)]
             negatives = np.union1d(shortlisted, rng.choice(candidates, self.negatives.random_for_trees))
-            features, is_positive = self._rows_of(table, graphs[int(is_cold)], q, partners, negatives, is_cold)
+            features, is_positive = self._rows_of(table, graphs[int(is_cold)], query, partners, negatives, is_cold)
             rows.append(features)
             labels.append(is_positive.astype(int))
             groups.append(len(is_positive))
         return np.vstack(rows), np.concatenate(labels), np.array(groups)
 
     @staticmethod
-    def _rows_of(table: CityTable, graph: Graph, q: int, partners: np.ndarray, negatives: np.ndarray,
+    def _rows_of(table: CityTable, graph: Graph, query: Query, partners: np.ndarray, negatives: np.ndarray,
                  is_cold: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Features of q with its partners and the negatives, and which rows are partners. A warm query's partners
-        have their own edge taken out of their features; a cold query's graph has none of its edges."""
+        """Features of the query city (in `graph`) with its partners and the negatives, and which rows are partners.
+        A warm query's partners have their own edge taken out of their features; a cold query's graph has none of
+        its edges."""
         candidates = np.r_[partners, negatives]
         is_positive = np.r_[np.ones(len(partners), bool), np.zeros(len(negatives), bool)]
-        features = pair_features(table.query(q, graph), table.side, candidates, graph, table.countries,
+        features = pair_features(query, table.side, candidates, graph, table.countries,
                                  None if is_cold else is_positive)
         return features, is_positive
 

@@ -152,7 +152,7 @@ class Recommender:
         intent (unit vector) is blended into both passes.
         """
         table = self.table
-        cheap = self.catalogue_scorer.scores(query, table.sketch_similarity(query.side.embedding[0]))[positions]
+        cheap = self.catalogue_scorer.shortlist_scores(query, positions)
         if intent is not None:
             wish = table.sketch_similarity(intent)[positions]
             cheap = _standardise(cheap) + INTENT_WEIGHT * _standardise(wish)
