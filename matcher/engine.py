@@ -75,4 +75,8 @@ class Engine:
         table = city_table(build, cache)
         graph = full_graph(table, build)
         # Intents and described cities are embedded on demand, kept in memory, never written to the cache.
-        return cls(build, table, graph, ranker, Recommender(table, graph, ranker, lru_cache(4096)(embed_query)))
+        recommender = Recommender(table, graph, ranker, lru_cache(4096)(embed_query))
+        # One query now: the compiled loops are built, or read from numba's cache, before the first request (and
+        # before serving or batch workers are forked from this process), not during it.
+        recommender.for_city(int(table.ids[np.argmax(graph.degree)]))
+        return cls(build, table, graph, ranker, recommender)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 EARTH_RADIUS_KM = 6371.0088
@@ -18,6 +20,11 @@ def unit_vectors(lat, lon) -> np.ndarray:
     """Points on the unit sphere (rows x 3): their dot products are the cosines of the great-circle angles."""
     lat, lon = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+
+
+def cosine_km(cosine: float) -> float:
+    """Great-circle km from the cosine of the angle (one value: `log_cosine_km` is for arrays)."""
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(0.5 - 0.5 * cosine, 0.0), 1.0)))
 
 
 def log_cosine_km(cosine: np.ndarray) -> np.ndarray:

@@ -8,13 +8,14 @@ features of the two countries once per country, and only the truly pairwise ones
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
-from matcher.features import (FEATURES, Graph, Query, cosines_from, partner_distances, partner_size_gaps,
-                              shared_terms, spread)
-from matcher.geo import log_cosine_km
+from matcher.features import FEATURES, Graph, Query, log_km_or_unknown, shared_terms
+from matcher.geo import log_cosine_km, unit_vectors
 from matcher.table import CityTable
 
 if TYPE_CHECKING:  # the ranker uses this scorer to draw its training rows
@@ -27,10 +28,11 @@ class CatalogueScorer:
     def __init__(self, table: CityTable, graph: Graph, ranker: PartnerRanker):
         self.table, self.graph, self.ranker = table, graph, ranker
         self.linear, self.square = np.split(ranker.prefilter_weights_, 2)
+        # Per feature: what `share` subtracts, multiplies by and weighs the standardised value and its square with.
+        self.coefficients = np.c_[ranker.center_, 1 / ranker.scale_, self.linear, self.square].astype(np.float32)
         side = table.side
-        self.candidate_part = sum(self.term(f"{name}_b", values) for name, values in self._own(side, graph).items())
+        self.candidate_part = self.share({f"{name}_b": values for name, values in self._own(side, graph).items()})
         # What every query reads of the catalogue, computed once
-        self.everyone = np.arange(len(side.log_pop))
         self.profiled = np.flatnonzero(side.profile)
         self.port = (side.harbour > 0).astype(np.intp)
         # Continent, subregion and income group are the country's: compared once per country, not per city.
@@ -48,77 +50,75 @@ class CatalogueScorer:
                 "growth": side.growth[rows], "profile": side.profile[rows],
                 "degree": np.log1p(graph.degree if degree is None else degree)}
 
-    def term(self, name: str, values) -> np.ndarray:
-        """One feature's share of the score, as `PartnerRanker.prefilter_scores` computes it."""
-        i = _COLUMN[name]
-        z = np.array(values, np.float32)  # a copy, worked on in place (0-d for a single value)
-        z -= np.float32(self.ranker.center_[i])
-        z *= np.float32(1 / self.ranker.scale_[i])
+    def share(self, values: dict[str, object]) -> np.ndarray:
+        """The named features' share of the score, as `PartnerRanker.prefilter_scores` computes it, summed over the
+        features (values: arrays of one length, or single values)."""
+        coefficients = self.coefficients[[_COLUMN[name] for name in values]]
+        z = np.array(np.broadcast_arrays(*map(np.atleast_1d, values.values())), np.float32)  # features x items
+        z -= coefficients[:, 0, None]
+        z *= coefficients[:, 1, None]
         np.clip(z, -5, 5, out=z)
         z[np.isnan(z)] = 0
-        return z * (np.float32(self.linear[i]) + np.float32(self.square[i]) * z)
+        return (z * (coefficients[:, 2, None] + coefficients[:, 3, None] * z)).sum(axis=0)
 
     def scores(self, query: Query, similarity: np.ndarray) -> np.ndarray:
         """Prefilter score of A -> every city of the catalogue (`similarity`: to A, for every city).
 
         Scores for A itself and A's partners are meaningless (their own edges are not discounted): callers drop
-        them. Scoring the whole catalogue and then selecting is cheaper than gathering a dozen arrays for the
-        candidates. Features with a few distinct values are looked up, not standardised city by city."""
+        them. Features with a few distinct values are looked up per country, climate zone or region; those that read
+        the partnership graph are gathered in one compiled pass (`_graph_values`), and each feature's share is added
+        in another."""
         a, side, graph = query.side, self.table.side, self.graph
         own_a = self._own(a, graph, 0, len(query.partners))
-        constant = sum(float(self.term(f"{name}_a", value)) for name, value in own_a.items())
-        score = self.candidate_part + self._country_part(query)[side.country]
-        score += constant
-        score += self._lookups(query)
-        everyone = self.everyone
-        from_a = cosines_from(query, graph)
-        near_partner_of_a, near_partner_of_b = partner_distances(query, everyone, graph, from_a)
-        size_gap_a, size_gap_b = partner_size_gaps(query, everyone, graph)
-        continuous = {
-            "pop_ratio": np.abs(side.log_pop - a.log_pop[0]),
-            "log_distance": log_cosine_km(from_a),
-            "lat_gap": np.abs(side.lat - a.lat[0]),
-            "embedding_similarity": similarity,
-            "partner_distance_a": near_partner_of_a,
-            "partner_distance_b": near_partner_of_b,
-            "partner_size_gap_a": size_gap_a,
-            "partner_size_gap_b": size_gap_b,
-        }
-        for name, values in continuous.items():
-            score += self.term(name, values)
-        score += self._sparse_part(query)
-        return score + self._network_part(query) + self._curated_part(query)
+        score = self.candidate_part + self.share({f"{name}_a": value for name, value in own_a.items()})
+        score += self._country_part(query)[side.country]
+        score += self._climate_part(query)[side.climate]
+        score += self._port_part(query)[self.port]
+        a_xyz = unit_vectors(a.lat[0], a.lon[0])
+        position = -1 if query.position is None else int(query.position)
+        values = _graph_values(graph.xyz, graph.log_pop, graph.partner_log_pop, graph.degree, graph.weights,
+                               graph.country, graph.adjacency.indptr, graph.adjacency.indices, graph.vicinity.indptr,
+                               graph.vicinity.indices, a_xyz, float(a.log_pop[0]), int(a.country[0]), position,
+                               query.partners.astype(np.intp), query.vicinity.astype(np.intp))
+        pairwise = dict(zip(GRAPH_VALUES, values))
+        pairwise.update(pop_ratio=np.abs(side.log_pop - a.log_pop[0]), lat_gap=np.abs(side.lat - a.lat[0]),
+                        log_distance=log_cosine_km(graph.xyz @ a_xyz), embedding_similarity=similarity,
+                        region_pair_links=self._region_part(query)[graph.region])
+        for name in ("partner_distance_a", "partner_distance_b"):
+            pairwise[name] = log_km_or_unknown(pairwise[name])
+        if not len(query.partners):  # unknown for every city: no share of the score
+            del pairwise["partner_distance_a"], pairwise["partner_size_gap_a"]
+        for name, values in pairwise.items():
+            _add_term(score, values, *self.coefficients[_COLUMN[name]])
+        return score + self._curated_part(query)
 
     def shortlist_scores(self, query: Query, positions: np.ndarray) -> np.ndarray:
         """`scores` of A -> the cities at `positions`, with the text similarity read from the embedding sketch: what
         serving shortlists by, and what the trees' training shortlists are drawn from."""
         return self.scores(query, self.table.sketch_similarity(query.side.embedding[0]))[positions]
 
-    def _lookups(self, query: Query) -> np.ndarray:
-        """Climate and ports: a few values per candidate, looked up rather than standardised city by city."""
-        a, side = query.side, self.table.side
-        by_zone = np.zeros(len(self.climate_group) + 1, np.float32)  # the last entry: zone unknown (0, the mean)
+    def _climate_part(self, query: Query) -> np.ndarray:
+        """Both climate features for a candidate in each climate zone (the last entry: zone unknown, 0)."""
+        a = query.side
+        by_zone = np.zeros(len(self.climate_group) + 1, np.float32)
         if a.climate[0] >= 0:
-            by_zone[:-1] = (self.term("same_climate", np.arange(len(self.climate_group)) == a.climate[0])
-                            + self.term("same_climate_group", self.climate_group == a.climate_group[0]))
-        ports = self.term("both_ports", [False, a.harbour[0] > 0])
-        return by_zone[side.climate] + ports[self.port]
+            by_zone[:-1] = self.share({"same_climate": np.arange(len(self.climate_group)) == a.climate[0],
+                                       "same_climate_group": self.climate_group == a.climate_group[0]})
+        return by_zone
 
-    def _sparse_part(self, query: Query) -> np.ndarray:
-        """Partners of B in A's country and links between the two regions: zero or unknown for most."""
-        graph, ca = self.graph, int(query.side.country[0])
-        in_country = graph.partners_in_country[:, ca]
-        some = np.flatnonzero(in_country)
-        base = float(self.term("partners_in_country_b", 0.0))
-        out = np.full(len(in_country), base, np.float32)
-        out[some] += self.term("partners_in_country_b", np.log1p(in_country[some])) - base
+    def _port_part(self, query: Query) -> np.ndarray:
+        """`both_ports` for a candidate without and with a harbour."""
+        return self.share({"both_ports": [False, query.side.harbour[0] > 0]})
+
+    def _region_part(self, query: Query) -> np.ndarray:
+        """`region_pair_links` of A and a candidate in each admin-1 region (the last entry: region unknown)."""
+        links = self.graph.region_links
+        values = np.full(links.shape[0] + 1, np.nan)
         if query.region >= 0:
-            row = graph.region_links[query.region].toarray().ravel()
-            by_region = self.term("region_pair_links", np.r_[np.log1p(np.maximum(row, 0)), np.nan])
-            out += by_region[graph.region]  # region -1 (unknown) reads the last entry
-        else:
-            out += self.term("region_pair_links", np.nan)
-        return out
+            row = slice(links.indptr[query.region], links.indptr[query.region + 1])
+            values[:-1] = 0.0
+            values[links.indices[row]] = np.log1p(np.maximum(links.data[row], 0))
+        return values
 
     def _country_part(self, query: Query) -> np.ndarray:
         """Every feature that depends on the two countries alone, for each country B may be in."""
@@ -148,23 +148,7 @@ class CatalogueScorer:
             "country_pair_links": np.log1p(np.maximum(links, 0)),
             "country_pair_lift": np.log((np.maximum(links, 0) + 0.5) / (expected + 0.5)),
         }
-        return sum(self.term(name, v) for name, v in values.items())
-
-    def _network_part(self, query: Query) -> np.ndarray:
-        """Common partners, Adamic-Adar and links between the neighbourhoods: zero for most candidates."""
-        graph = self.graph
-        common = spread(graph.adjacency, query.partners, np.ones(len(query.partners)))
-        adamic = spread(graph.adjacency, query.partners, graph.weights[query.partners])
-        linked = spread(graph.adjacency, query.vicinity, np.ones(len(query.vicinity)))
-        touched = np.flatnonzero(linked)
-        vicinity = np.log1p(np.maximum(spread(graph.vicinity, touched, linked[touched]), 0))
-        out = np.zeros(len(common), np.float32)
-        for name, values in (("common_partners", common), ("adamic_adar", adamic), ("vicinity_links", vicinity)):
-            at = np.flatnonzero(values)
-            base = float(self.term(name, 0.0))
-            out += base
-            out[at] += self.term(name, values[at]) - base
-        return out
+        return self.share(values)
 
     def _curated_part(self, query: Query) -> np.ndarray:
         """B's diaspora naming A's country, known where B has a curated profile; shared industries and themes,
@@ -172,13 +156,13 @@ class CatalogueScorer:
         a, side = query.side, self.table.side
         rows = self.profiled
         out = np.zeros(len(side.profile), np.float32)
-        out[rows] = self.term("lists_diaspora_b", side.diaspora[rows, a.country[0]])
+        out[rows] = self.share({"lists_diaspora_b": side.diaspora[rows, a.country[0]]})
         if not a.profile[0]:
             return out
         for kind in ("industries", "themes"):
             shared, jaccard = shared_terms(getattr(a, kind)[0], getattr(side, kind)[rows])
             short = "industry" if kind == "industries" else "theme"
-            out[rows] += self.term(f"shared_{kind}", shared) + self.term(f"{short}_jaccard", jaccard)
+            out[rows] += self.share({f"shared_{kind}": shared, f"{short}_jaccard": jaccard})
         return out
 
 
@@ -187,3 +171,59 @@ def _per_group(values: np.ndarray, group: np.ndarray, n_groups: int, fill) -> np
     out = np.full(n_groups, fill, dtype=np.result_type(values, np.asarray(fill)))
     out[group[group >= 0]] = values[group >= 0]
     return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"nsz", "arcp", "contract", "reassoc"})  # no "nnan": NaN is unknown
+def _add_term(score, values, center, inv_scale, linear, square):
+    """score += `CatalogueScorer.share` of each value, in one pass the compiler vectorises."""
+    for i in range(len(score)):
+        z = np.float32(values[i])
+        z = np.float32(0) if z != z else min(max((z - center) * inv_scale, np.float32(-5)), np.float32(5))
+        score[i] += z * (linear + square * z)
+
+
+@numba.njit(cache=True, nogil=True)
+def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, country, adjacency_ptr, adjacency_idx,
+                  vicinity_ptr, vicinity_idx, a_xyz, a_log_pop, a_country, a_position, partners, vicinity):
+    """The features of A and every city B of the catalogue that read the partnership graph, as `pair_features`
+    defines them (B is never counted among A's partners, nor A among B's); nearest partners as cosines, -inf for
+    none. Most cities have no partner: their loops are empty."""
+    n = len(xyz)
+    common, adamic, linked, around = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for p in partners:  # partners of A's partners
+        for j in range(adjacency_ptr[p], adjacency_ptr[p + 1]):
+            common[adjacency_idx[j]] += 1.0
+            adamic[adjacency_idx[j]] += weights[p]
+    for v in vicinity:  # partners of the cities around A, and the cities around those
+        for j in range(adjacency_ptr[v], adjacency_ptr[v + 1]):
+            linked[adjacency_idx[j]] += 1.0
+    for c in np.flatnonzero(linked):
+        for j in range(vicinity_ptr[c], vicinity_ptr[c + 1]):
+            around[vicinity_idx[j]] += linked[c]
+    near_a, near_b = np.full(n, -np.inf), np.full(n, -np.inf)
+    in_a_country, gap_a, gap_b = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
+    if len(partners):
+        partner_mean = 0.0
+        for p in partners:
+            partner_mean += log_pop[p] / len(partners)
+        for b in range(n):
+            gap_a[b] = abs(log_pop[b] - partner_mean)
+            for p in partners:  # A's partner nearest to B
+                if p != b:
+                    near_a[b] = max(near_a[b], xyz[b, 0] * xyz[p, 0] + xyz[b, 1] * xyz[p, 1] + xyz[b, 2] * xyz[p, 2])
+    for b in np.flatnonzero(degree):
+        gap_b[b] = abs(a_log_pop - partner_log_pop[b] / degree[b])
+        for j in range(adjacency_ptr[b], adjacency_ptr[b + 1]):  # B's partner nearest to A; those in A's country
+            q = adjacency_idx[j]
+            if q != a_position:
+                near_b[b] = max(near_b[b], xyz[q, 0] * a_xyz[0] + xyz[q, 1] * a_xyz[1] + xyz[q, 2] * a_xyz[2])
+            if country[q] == a_country:
+                in_a_country[b] += 1.0
+    for counts in (around, in_a_country):
+        for b in np.flatnonzero(counts):
+            counts[b] = math.log1p(counts[b])
+    return common, adamic, around, in_a_country, near_a, near_b, gap_a, gap_b
+
+
+GRAPH_VALUES = ("common_partners", "adamic_adar", "vicinity_links", "partners_in_country_b", "partner_distance_a",
+                "partner_distance_b", "partner_size_gap_a", "partner_size_gap_b")  # what `_graph_values` returns

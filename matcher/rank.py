@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import BallTree
 
 from matcher import __version__
-from matcher.attribution import PathAttribution
+from matcher.trees import FlatTrees
 from matcher.features import FEATURES, SWAP, Graph, Query, pair_features, swap_sides
 from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
@@ -90,7 +90,7 @@ class PartnerRanker:
             self.booster_ = lgb.LGBMRanker(objective="lambdarank", **settings).fit(X, y, group=groups).booster_
         else:  # scores comparable across queries, which the B -> A half of a two-sided score needs
             self.booster_ = lgb.LGBMClassifier(objective="binary", **settings).fit(X, y).booster_
-        self.attribution_ = PathAttribution(self.booster_)
+        self.trees_ = FlatTrees(self.booster_)
         self.training_rows_ = int(len(y))
         self.training_queries_ = int(len(groups))
         return self
@@ -206,18 +206,16 @@ class PartnerRanker:
         0.053, recall@50 0.138 -> 0.152, MRR 0.102 -> 0.111; warm recall@50 0.201 -> 0.209, recall@10 0.120 ->
         0.118. Trees fitted on sampled negatives overreach where the linear model stays smooth."""
         if not self.two_sided:
-            return self.booster_.predict(features, raw_score=True, num_threads=self.n_jobs) + \
-                self.prefilter_scores(features)
+            return self.trees_.raw_scores(features) + self.prefilter_scores(features)
         both = np.vstack([features, swap_sides(features)])
-        trees = self.booster_.predict(both, raw_score=True, num_threads=self.n_jobs)
-        total = trees + self.prefilter_scores(both)
+        total = self.trees_.raw_scores(both) + self.prefilter_scores(both)
         return (total[: len(features)] + total[len(features):]) / 2
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions to the score (path attributions plus prefilter terms, A -> B feature
         order); with the trees' bias they add up to the score."""
         rows = np.vstack([features, swap_sides(features)]) if self.two_sided else features
-        both = self.attribution_.contributions(rows)[0] + self.prefilter_terms(rows)  # one pass: per-call cost
+        both = self.trees_.contributions(rows) + self.prefilter_terms(rows)  # one pass: per-call cost
         if not self.two_sided:
             return both
         forward, backward = both[: len(features)], both[len(features):]
@@ -249,7 +247,7 @@ class PartnerRanker:
         params["negatives"] = Negatives(**params["negatives"])
         ranker = cls(**params)
         ranker.booster_ = lgb.Booster(model_str=artefact["booster"])
-        ranker.attribution_ = PathAttribution(ranker.booster_)
+        ranker.trees_ = FlatTrees(ranker.booster_)
         prefilter = artefact["prefilter"]
         ranker.center_, ranker.scale_, ranker.prefilter_weights_ = (
             np.array(prefilter[key]) for key in ("center", "scale", "weights"))

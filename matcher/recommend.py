@@ -10,7 +10,7 @@ from babel import Locale
 
 from matcher import explain
 from matcher.features import FEATURES, Graph, Query, pair_features
-from matcher.geo import haversine_km
+from matcher.geo import cosine_km, haversine_km, unit_vectors
 from matcher.prefilter import CatalogueScorer
 from matcher.rank import PartnerRanker, top_indices
 from matcher.sources.profiles import vocabulary
@@ -188,8 +188,9 @@ class Recommender:
         ca, cb = query.side.country[0], self.table.side.country[position]
         countries = self.table.countries
         b_partners = self.graph.neighbours(position)
-        common = np.intersect1d(b_partners, query.partners)
-        a_lat, a_lon = query.side.lat[0], query.side.lon[0]
+        a_point = self.graph.xyz[query.position] if query.position is not None else \
+            unit_vectors(query.side.lat[0], query.side.lon[0])
+        common = sorted(set(b_partners.tolist()).intersection(query.partners.tolist()))
         return {
             "country_names": countries.names,
             "born_b_in_a": float(countries.born_in_living_in[cb, ca]),
@@ -197,17 +198,17 @@ class Recommender:
             "common_partners": [self.names[p] for p in common],
             "common_partner_ids": [int(self.table.ids[p]) for p in common],
             "shared_languages": self.shared_languages(ca, cb),
-            "b_partner_near_a": self._nearest(b_partners[b_partners != query.position], a_lat, a_lon),
-            "a_partner_near_b": self._nearest(query.partners[query.partners != position],
-                                              self.table.side.lat[position], self.table.side.lon[position]),
+            "b_partner_near_a": self._nearest(b_partners[b_partners != query.position], a_point),
+            "a_partner_near_b": self._nearest(query.partners[query.partners != position], self.graph.xyz[position]),
         }
 
-    def _nearest(self, positions: np.ndarray, lat: float, lon: float) -> tuple[str, float] | None:
-        """(name, km) of the city among `positions` nearest to a point."""
+    def _nearest(self, positions: np.ndarray, point: np.ndarray) -> tuple[str, float] | None:
+        """(name, km) of the city among `positions` nearest to a point (a unit vector)."""
         if not len(positions):
             return None
-        km = haversine_km(lat, lon, self.table.side.lat[positions], self.table.side.lon[positions])
-        return self.names[positions[np.argmin(km)]], float(km.min())
+        cosines = self.graph.xyz[positions] @ point
+        nearest = int(np.argmax(cosines))
+        return self.names[positions[nearest]], cosine_km(float(cosines[nearest]))
 
     def _suggestion(self, query: Query, a: dict, position: int, score: float, features: np.ndarray,
                     contributions: np.ndarray) -> Suggestion:
