@@ -1,5 +1,5 @@
-"""`matcher serve --workers 2`: workers forked from one loaded process answer alike, one that dies is replaced,
-and SIGTERM stops them all."""
+"""`matcher serve --workers 2`: workers forked from one loaded process answer alike and share the connections, one
+that dies is replaced, and SIGTERM stops them all."""
 
 import os
 import signal
@@ -53,6 +53,20 @@ def test_forked_workers_share_the_work_and_stop_together(curated_build, tmp_path
         answers = {httpx.get(f"{url}/v1/cities/{PORTLAND}/recommendations", params={"k": 5}).text
                    for _ in range(6)}
         assert len(answers) == 1 and '"results"' in answers.pop()
+
+        # Keep-alive clients that connect at once are shared out, not all taken by the first worker to wake (the
+        # kernel hashes each to one worker's socket: all 16 on one worker has a chance of 3 in 100,000).
+        burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+        try:
+            for connection in burst:
+                connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert all(connection.recv(4096).startswith(b"HTTP/1.1 200") for connection in burst)
+            held = [sum(1 for c in w.net_connections("tcp") if c.laddr.port == port and c.status == "ESTABLISHED")
+                    for w in workers]
+            assert sum(held) == 16 and min(held) > 0, held
+        finally:
+            for connection in burst:
+                connection.close()
 
         workers[0].kill()
         _wait(lambda: len(psutil.Process(server.pid).children()) == 2
