@@ -219,7 +219,7 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph, from_a:
     has_partners = lengths > 0  # rows without partners have empty segments: reducing at the others' starts is exact
     if has_partners.any():
         nearest[has_partners] = np.maximum.reduceat(cosines, (np.cumsum(lengths) - lengths)[has_partners])
-    return log_km_or_unknown(to_a_partner), log_km_or_unknown(nearest)
+    return _log_km(to_a_partner), _log_km(nearest)
 
 
 def cosines_from(query: Query, graph: Graph) -> np.ndarray:
@@ -239,7 +239,7 @@ def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, exclude
     return np.abs(log_pop_b - mean_a), np.abs(log_pop_a - mean_b)
 
 
-def log_km_or_unknown(cosine: np.ndarray) -> np.ndarray:
+def _log_km(cosine: np.ndarray) -> np.ndarray:
     out = np.full(len(cosine), np.nan, np.float32)
     known = np.flatnonzero(np.isfinite(cosine))
     out[known] = log_cosine_km(cosine[known])
