@@ -23,7 +23,7 @@ class Settings(BaseSettings):
         default=[], validation_alias=AliasChoices("api_keys", "MATCHER_API_KEYS"),
         description="When set (comma-separated), every /v1 request needs one of them in the X-API-Key header.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1, description="Larger request bodies are refused (413).")
-    threads: int = Field(default=1, ge=1, description="LightGBM and BLAS threads per request.")
+    threads: int = Field(default=1, ge=1, description="BLAS threads per request.")
     concurrency: int = Field(default=2, ge=1, description="Requests a worker computes at once; the others queue.")
     cache_size: int = Field(default=512, ge=0, description="Answers to identical recommendation requests for a "
                                                             "city kept in memory (0: none).")

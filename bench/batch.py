@@ -5,7 +5,7 @@
 The queries are catalogue ids drawn at random (fixed seed) from the build's default pool. The rate counts from the
 first result line to the last, so process start-up and engine loading are left out; they are measured on their
 own: `matcher --help` (start-up) and a batch of no ids (start-up and loading). `--jobs`: the batch's processes (forked
-once the engine is loaded), each with one thread (MATCHER_JOBS=1 for LightGBM and BLAS).
+once the engine is loaded), each with one thread (MATCHER_JOBS=1 for BLAS).
 """
 
 from __future__ import annotations

@@ -67,7 +67,6 @@ class Engine:
     @classmethod
     def open(cls, build: Build, n_jobs: int = 1) -> "Engine":
         ranker = load_ranker(build)  # first: an unusable ranker is refused before the slow part
-        ranker.n_jobs = n_jobs
         # Serving does small matrix products, many at once: idle BLAS threads only spin and slow the others
         # (seen: a 384 x 384 eigendecomposition took 3.7 s with two threads on a loaded machine, 0.07 s with one).
         threadpool_limits(n_jobs)

@@ -20,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import BallTree
 
 from matcher import __version__
-from matcher.trees import FlatTrees
 from matcher.features import FEATURES, SWAP, Graph, Query, pair_features, swap_sides
 from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
+from matcher.trees import FlatTrees
 
 ARTEFACT_FORMAT = 4
 PREFILTER_SAMPLE = 100_000  # training rows the prefilter's logistic regression is fitted on

@@ -43,7 +43,7 @@ class FlatTrees:
                       np.array(nan_is_zero, bool), np.array(left, np.intp), np.array(right, np.intp),
                       np.array(value, float))
         self.roots = np.array(roots, np.intp)
-        self.bias = float(self.nodes[-1][self.roots].sum())  # the expected output: every root's value
+        self.bias = float(np.array(value)[self.roots].sum())  # the expected output: every root's value
 
     def raw_scores(self, X: np.ndarray) -> np.ndarray:
         """The model's raw score (logit) of each row, as `booster.predict(X, raw_score=True)`."""
