@@ -219,7 +219,7 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph, from_a:
     has_partners = lengths > 0  # rows without partners have empty segments: reducing at the others' starts is exact
     if has_partners.any():
         nearest[has_partners] = np.maximum.reduceat(cosines, (np.cumsum(lengths) - lengths)[has_partners])
-    return _log_km(to_a_partner), _log_km(nearest)
+    return log_cosine_km(to_a_partner), log_cosine_km(nearest)
 
 
 def cosines_from(query: Query, graph: Graph) -> np.ndarray:
@@ -237,13 +237,6 @@ def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, exclude
         mean_a = (graph.log_pop[query.partners].sum() - excluded * log_pop_b) / (len(query.partners) - excluded)
         mean_b = (graph.partner_log_pop[positions] - excluded * log_pop_a) / (graph.degree[positions] - excluded)
     return np.abs(log_pop_b - mean_a), np.abs(log_pop_a - mean_b)
-
-
-def _log_km(cosine: np.ndarray) -> np.ndarray:
-    out = np.full(len(cosine), np.nan, np.float32)
-    known = np.flatnonzero(np.isfinite(cosine))
-    out[known] = log_cosine_km(cosine[known])
-    return out
 
 
 def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Graph, countries: Countries,

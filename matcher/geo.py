@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 EARTH_RADIUS_KM = 6371.0088
@@ -28,16 +29,28 @@ def cosine_km(cosine: float) -> float:
 
 
 def log_cosine_km(cosine: np.ndarray) -> np.ndarray:
-    """log(1 + great-circle km) from the cosines of the angles, as float32.
+    """log(1 + great-circle km) from the cosines of the angles (one dimension), as float32; NaN where the cosine is
+    -inf (no such city). Error under 1e-5 (tested): 0.2 ms over 42k cities, where numpy's float32 arcsine took
+    0.7 ms and a compiled loop calling the maths library 1.2 ms."""
+    one_plus_km = _one_plus_km(np.ascontiguousarray(cosine, dtype=np.float64))
+    return np.log(one_plus_km, out=one_plus_km)  # numpy's float32 logarithm is vectorised
 
-    The half chord is taken in float64, which keeps metres for nearby points; the rest in float32, where numpy's
-    arcsine and logarithm are vectorised (log1p is not): 0.6 ms over 42k cities where arccos and log1p in float64
-    took 1.7 ms. The error is under 1e-5 (tested)."""
-    half_chord = np.sqrt(np.clip(0.5 - 0.5 * np.asarray(cosine, dtype=float), 0, 1)).astype(np.float32)
-    km = np.arcsin(half_chord, out=half_chord)
-    km *= np.float32(2 * EARTH_RADIUS_KM)
-    km += np.float32(1)
-    return np.log(km, out=km)
+
+@numba.njit(cache=True, nogil=True)
+def _one_plus_km(cosine):
+    """1 + km: the half chord in float64, which keeps metres between nearby points; the arcsine as Cephes' float32
+    polynomial (relative error 2.5e-7), arithmetic the compiler vectorises."""
+    out = np.empty(len(cosine), np.float32)
+    for i in range(len(cosine)):
+        h = np.float32(math.sqrt(min(max(0.5 - 0.5 * cosine[i], 0.0), 1.0)))
+        folded = h > np.float32(0.5)  # asin(h) = pi/2 - 2 asin(sqrt((1 - h) / 2))
+        z = np.float32(0.5) * (np.float32(1) - h) if folded else h * h
+        x = np.float32(math.sqrt(z)) if folded else h
+        asin = ((((np.float32(4.2163199048e-2) * z + np.float32(2.4181311049e-2)) * z + np.float32(4.5470025998e-2))
+                 * z + np.float32(7.4953002686e-2)) * z + np.float32(1.6666752422e-1)) * z * x + x
+        angle = np.float32(math.pi / 2) - np.float32(2) * asin if folded else asin
+        out[i] = np.nan if cosine[i] == -np.inf else np.float32(1) + np.float32(2 * EARTH_RADIUS_KM) * angle
+    return out
 
 
 def valid_coordinates(lat, lon) -> bool:

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from matcher.features import FEATURES, Graph, Query, shared_terms
-from matcher.geo import EARTH_RADIUS_KM, log_cosine_km, unit_vectors
+from matcher.geo import log_cosine_km, unit_vectors
 from matcher.table import CityTable
 
 if TYPE_CHECKING:  # the ranker uses this scorer to draw its training rows
@@ -82,6 +82,8 @@ class CatalogueScorer:
                                graph.vicinity.indices, a_xyz, float(a.log_pop[0]), int(a.country[0]), position,
                                query.partners.astype(np.intp), query.vicinity.astype(np.intp))
         pairwise = dict(zip(GRAPH_VALUES, from_graph))
+        for name in ("partner_distance_a", "partner_distance_b"):  # cosines of the nearest partners so far
+            pairwise[name] = log_cosine_km(pairwise[name])
         pairwise.update(pop_ratio=np.abs(side.log_pop - a.log_pop[0]), lat_gap=np.abs(side.lat - a.lat[0]),
                         log_distance=log_cosine_km(graph.xyz @ a_xyz), embedding_similarity=similarity,
                         region_pair_links=self._region_part(query)[graph.region])
@@ -185,7 +187,7 @@ def _add_term(score, values, center, inv_scale, linear, square):
 def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, country, adjacency_ptr, adjacency_idx,
                   vicinity_ptr, vicinity_idx, a_xyz, a_log_pop, a_country, a_position, partners, vicinity):
     """The features of A and every city B of the catalogue that read the partnership graph, as `pair_features`
-    defines them (B is never counted among A's partners, nor A among B's): nearest partners as log(1 + km), NaN
+    defines them (B is never counted among A's partners, nor A among B's): nearest partners as cosines, -inf
     for none. Most cities have no partner: their loops are empty."""
     n = len(xyz)
     common, adamic, linked, around = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -221,19 +223,7 @@ def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, country, adjac
     for counts in (around, in_a_country):
         for b in np.flatnonzero(counts):
             counts[b] = math.log1p(counts[b])
-    for cosines in (near_a, near_b):
-        for b in range(n):
-            cosines[b] = _cosine_log_km(cosines[b])
     return common, adamic, around, in_a_country, near_a, near_b, gap_a, gap_b
-
-
-@numba.njit(cache=True, nogil=True)
-def _cosine_log_km(cosine):
-    """`geo.log_cosine_km` of one cosine (float32 arcsine and logarithm, as there); NaN for no city (-inf)."""
-    if cosine == -np.inf:
-        return np.nan
-    half_chord = np.float32(math.sqrt(min(max(0.5 - 0.5 * cosine, 0.0), 1.0)))
-    return math.log(np.float32(1) + np.float32(2 * EARTH_RADIUS_KM) * math.asin(half_chord))
 
 
 GRAPH_VALUES = ("common_partners", "adamic_adar", "vicinity_links", "partners_in_country_b", "partner_distance_a",

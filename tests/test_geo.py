@@ -17,3 +17,5 @@ def test_log_distance_from_cosines_matches_haversine_near_and_far():
     assert log_cosine_km(cosines).dtype == np.float32
     np.testing.assert_allclose(log_cosine_km(cosines), expected, atol=1e-5)
     assert log_cosine_km(np.array([1.0, -1.0]))[0] == 0.0
+    # -inf: no such city (e.g. a city without partners has no nearest partner)
+    assert np.isnan(log_cosine_km(np.array([-np.inf, 0.5]))).tolist() == [True, False]
