@@ -97,7 +97,11 @@ def warm_embedder(engine: Engine) -> None:
     engine.recommender.embed_text("warm-up")
 
 
-def service(request: Request) -> Service:
+# The dependencies are `async`: cheap, they run on the event loop. A plain `def` would be sent to the thread pool,
+# one hop each, and wait there behind the requests being computed (`Settings.concurrency` at a time).
+
+
+async def service(request: Request) -> Service:
     loaded = request.app.state.service
     if loaded is None:
         raise ApiError(503, "the catalogue and model are still loading: try again in a few seconds")
@@ -110,7 +114,7 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                         description="Needed only where the deployment configured API keys.")
 
 
-def require_api_key(request: Request, key: Annotated[str | None, Security(_api_key)]) -> None:
+async def require_api_key(request: Request, key: Annotated[str | None, Security(_api_key)]) -> None:
     keys = request.app.state.settings.api_keys
     given = (key or "").encode()
     if keys and not any(secrets.compare_digest(given, k.get_secret_value().encode()) for k in keys):
@@ -133,7 +137,7 @@ def resolve_city(text: str, loaded: Service) -> int:
                         "or search /v1/cities?q=NAME", matches=loaded.cities(close))
 
 
-def city_id(loaded: ServiceDep,
+async def city_id(loaded: ServiceDep,
             geonameid: Annotated[str, Path(description="A GeoNames id (a name gets a 404 with close matches).",
                                            max_length=200, examples=[PORTLAND])]) -> int:
     return resolve_city(geonameid, loaded)
@@ -147,7 +151,7 @@ def _listed(description: str):
     return Query(max_length=2000, description=f"{description}, comma-separated.")
 
 
-def filter_query(
+async def filter_query(
     countries: Annotated[str, _listed("Only these countries: ISO2 codes")] = "",
     exclude_countries: Annotated[str, _listed("Not these countries: ISO2 codes")] = "",
     continents: Annotated[str, _listed("Only these continents: AF, AN, AS, EU, NA, OC, SA")] = "",
