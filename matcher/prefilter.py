@@ -36,6 +36,10 @@ class CatalogueScorer:
         # What every query reads of the catalogue, computed once
         self.profiled = np.flatnonzero(side.profile)
         self.port = (side.harbour > 0).astype(np.intp)
+        # For `_graph_values`: the cities with partners, and where and in which country each of their partners is
+        partner_of = graph.adjacency.indices
+        self.partner_arrays = (np.flatnonzero(graph.degree), np.ascontiguousarray(graph.xyz[partner_of]),
+                               graph.country[partner_of])
         # Continent, subregion and income group are the country's: compared once per country, not per city.
         n_countries = len(table.countries.codes)
         self.country_of = {name: _per_group(getattr(side, name), side.country, n_countries, fill)
@@ -78,9 +82,10 @@ class CatalogueScorer:
         a_xyz = unit_vectors(a.lat[0], a.lon[0])
         position = -1 if query.position is None else int(query.position)
         from_graph = _graph_values(graph.xyz, graph.log_pop, graph.partner_log_pop, graph.degree, graph.weights,
-                               graph.country, graph.adjacency.indptr, graph.adjacency.indices, graph.vicinity.indptr,
-                               graph.vicinity.indices, a_xyz, float(a.log_pop[0]), int(a.country[0]), position,
-                               query.partners.astype(np.intp), query.vicinity.astype(np.intp))
+                                   *self.partner_arrays, graph.adjacency.indptr, graph.adjacency.indices,
+                                   graph.vicinity.indptr, graph.vicinity.indices, a_xyz, float(a.log_pop[0]),
+                                   int(a.country[0]), position, query.partners.astype(np.intp),
+                                   query.vicinity.astype(np.intp))
         pairwise = dict(zip(GRAPH_VALUES, from_graph))
         for name in ("partner_distance_a", "partner_distance_b"):  # cosines of the nearest partners so far
             pairwise[name] = log_cosine_km(pairwise[name])
@@ -184,11 +189,13 @@ def _add_term(score, values, center, inv_scale, linear, square):
 
 
 @numba.njit(cache=True, nogil=True)
-def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, country, adjacency_ptr, adjacency_idx,
-                  vicinity_ptr, vicinity_idx, a_xyz, a_log_pop, a_country, a_position, partners, vicinity):
+def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, partnered, partner_xyz, partner_country,
+                  adjacency_ptr, adjacency_idx, vicinity_ptr, vicinity_idx, a_xyz, a_log_pop, a_country, a_position,
+                  partners, vicinity):
     """The features of A and every city B of the catalogue that read the partnership graph, as `pair_features`
     defines them (B is never counted among A's partners, nor A among B's): nearest partners as cosines, -inf
-    for none. Most cities have no partner: their loops are empty."""
+    for none. `partnered`: the cities with partners; `partner_xyz` and `partner_country`: of each adjacency entry, in
+    its order, so that B's partners are read in one stream rather than gathered."""
     n = len(xyz)
     common, adamic, linked, around = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     for p in partners:  # partners of A's partners
@@ -209,20 +216,28 @@ def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, country, adjac
             partner_mean += log_pop[p] / len(partners)
         for b in range(n):
             gap_a[b] = abs(log_pop[b] - partner_mean)
-            for p in partners:  # A's partner nearest to B
-                if p != b:
-                    near_a[b] = max(near_a[b], xyz[b, 0] * xyz[p, 0] + xyz[b, 1] * xyz[p, 1] + xyz[b, 2] * xyz[p, 2])
-    for b in np.flatnonzero(degree):
+        for p in partners:  # A's partner nearest to B: a pass over the catalogue per partner, which vectorises
+            x, y, z = xyz[p, 0], xyz[p, 1], xyz[p, 2]
+            for b in range(n):
+                near_a[b] = max(near_a[b], xyz[b, 0] * x + xyz[b, 1] * y + xyz[b, 2] * z)
+        for p in partners:  # then for the partners themselves, without their own position
+            near_a[p] = -np.inf
+            for other in partners:
+                if other != p:
+                    near_a[p] = max(near_a[p], xyz[p, 0] * xyz[other, 0] + xyz[p, 1] * xyz[other, 1]
+                                    + xyz[p, 2] * xyz[other, 2])
+    for b in partnered:
         gap_b[b] = abs(a_log_pop - partner_log_pop[b] / degree[b])
         for j in range(adjacency_ptr[b], adjacency_ptr[b + 1]):  # B's partner nearest to A; those in A's country
-            q = adjacency_idx[j]
-            if q != a_position:
-                near_b[b] = max(near_b[b], xyz[q, 0] * a_xyz[0] + xyz[q, 1] * a_xyz[1] + xyz[q, 2] * a_xyz[2])
-            if country[q] == a_country:
+            if adjacency_idx[j] != a_position:
+                near_b[b] = max(near_b[b], partner_xyz[j, 0] * a_xyz[0] + partner_xyz[j, 1] * a_xyz[1]
+                                + partner_xyz[j, 2] * a_xyz[2])
+            if partner_country[j] == a_country:
                 in_a_country[b] += 1.0
     for counts in (around, in_a_country):
-        for b in np.flatnonzero(counts):
-            counts[b] = math.log1p(counts[b])
+        for b in range(n):
+            if counts[b]:
+                counts[b] = math.log1p(counts[b])
     return common, adamic, around, in_a_country, near_a, near_b, gap_a, gap_b
 
 
