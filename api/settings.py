@@ -24,7 +24,9 @@ class Settings(BaseSettings):
         description="When set (comma-separated), every /v1 request needs one of them in the X-API-Key header.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1, description="Larger request bodies are refused (413).")
     threads: int = Field(default=1, ge=1, description="BLAS threads per request.")
-    concurrency: int = Field(default=2, ge=1, description="Requests a worker computes at once; the others queue.")
+    concurrency: int = Field(default=2, ge=1, description=(
+        "Requests a worker computes at once; the others queue. Unset, 2 with one worker (the engine's compiled steps "
+        "release the GIL, so a second request uses the other core) and 1 each with `--workers` 2 or more."))
     cache_size: int = Field(default=512, ge=0, description="Answers to identical recommendation requests for a "
                                                             "city kept in memory (0: none).")
 

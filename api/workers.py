@@ -29,7 +29,10 @@ log = logging.getLogger("api")
 def serve(host: str, port: int, workers: int, log_config: dict) -> None:
     """Load, listen, fork `workers` servers on the one socket; SIGTERM or SIGINT stops them all."""
     logging.config.dictConfig(log_config)
-    app = create_app(Settings())
+    settings = Settings()
+    if "concurrency" not in settings.model_fields_set:  # one request at a time each: the workers use the cores
+        settings = settings.model_copy(update={"concurrency": 1})
+    app = create_app(settings)
     load_service(app)  # in this process, before the fork: the workers start ready
     if app.state.service is None:
         raise SystemExit(1)  # the reason is logged
