@@ -4,19 +4,23 @@ uvicorn's own `--workers` starts every worker from scratch, each loading its own
 Here the service is loaded once, then the workers are forked from the loaded process: the engine is read-only, so
 its arrays stay shared (copy-on-write) and a second worker costs little memory. A worker that dies is replaced.
 
-Each worker listens on a socket of its own, all bound to the one port with SO_REUSEPORT, so that the kernel shares
-out new connections among them. On one shared socket, the first worker to wake accepted every connection a burst of
-clients opened: measured with 16 keep-alive clients and 2 workers, one worker did all the work and the other none.
+The parent accepts every connection and deals them out to the workers in turn, handing each over as a file
+descriptor on a Unix socket. Left to the kernel, connections land unevenly: on one shared socket the first worker
+to wake accepted a whole burst of clients, and with a socket per worker (SO_REUSEPORT, which hashes each connection
+to one) 16 keep-alive clients were split 11 and 5 as often as 8 and 8. A worker then answers its clients at half
+the pace of the other, and their waits set the tail latency.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import logging.config
 import os
 import signal
 import socket
+import threading
 
 import uvicorn
 
@@ -27,7 +31,7 @@ log = logging.getLogger("api")
 
 
 def serve(host: str, port: int, workers: int, log_config: dict) -> None:
-    """Load, listen, fork `workers` servers on the one socket; SIGTERM or SIGINT stops them all."""
+    """Load, listen, fork `workers` servers and deal the connections out to them; SIGTERM or SIGINT stops them all."""
     logging.config.dictConfig(log_config)
     settings = Settings()
     if "concurrency" not in settings.model_fields_set:  # one request at a time each: the workers use the cores
@@ -37,9 +41,14 @@ def serve(host: str, port: int, workers: int, log_config: dict) -> None:
     if app.state.service is None:
         raise SystemExit(1)  # the reason is logged
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=log_config)
-    sockets = [_listening_socket(host, port)]
-    sockets += [_listening_socket(host, sockets[0].getsockname()[1]) for _ in range(workers - 1)]  # port 0: any
-    children = {_fork(config, listening): listening for listening in sockets}  # pid -> its socket
+    listening = _listening_socket(host, port)
+    channels: list[socket.socket] = []  # the parent's end of each worker's hand-over socket, by slot
+    children = {}  # pid -> slot
+    for slot in range(workers):
+        pid, channel = _fork(config, [listening, *channels])
+        channels.append(channel)
+        children[pid] = slot
+    threading.Thread(target=_deal, args=(listening, channels), name="deal", daemon=True).start()
     stopping = False
 
     def stop(signum, frame) -> None:
@@ -52,35 +61,88 @@ def serve(host: str, port: int, workers: int, log_config: dict) -> None:
     signal.signal(signal.SIGINT, stop)
     while children:
         pid, status = os.wait()
-        listening = children.pop(pid)
-        if not stopping:  # its socket stayed open here: connections the kernel gave it wait for the new worker
+        slot = children.pop(pid)
+        if not stopping:  # until the new worker is up, its turns go to the others
             log.error(json.dumps({"event": "worker_exited", "pid": pid, "code": os.waitstatus_to_exitcode(status)}))
-            children[_fork(config, listening)] = listening
+            gone = channels[slot]
+            pid, channels[slot] = _fork(config, [listening, *channels])
+            children[pid] = slot
+            gone.close()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     listening = socket.socket(family, kind, proto)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listening.bind(address)
     listening.listen(2048)
-    listening.set_inheritable(True)
     return listening
 
 
-def _fork(config: uvicorn.Config, listening: socket.socket) -> int:
+def _deal(listening: socket.socket, channels: list[socket.socket]) -> None:
+    """Accept connections and hand each to the next worker in turn (one that is gone passes its turn)."""
+    turn = 0
+    while True:
+        connection, _ = listening.accept()
+        with connection:  # the worker holds its own descriptor once sent
+            for _ in range(len(channels)):
+                channel, turn = channels[turn % len(channels)], turn + 1
+                try:
+                    socket.send_fds(channel, [b"c"], [connection.fileno()])
+                    break
+                except OSError:
+                    continue
+
+
+def _fork(config: uvicorn.Config, parents: list[socket.socket]) -> tuple[int, socket.socket]:
+    """A worker, and the parent's end of the socket its connections are handed over on. `parents`: the parent's
+    sockets, which the worker closes (so that a worker sees the parent go, and the parent a worker)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid:
-        return pid
+        theirs.close()  # the worker's end lives in the worker alone: sending to a dead one fails at once
+        return pid, ours
     code = 1
     try:
+        for inherited in (*parents, ours):
+            inherited.close()
         for signum in (signal.SIGTERM, signal.SIGINT):  # uvicorn installs its own once it runs
             signal.signal(signum, signal.SIG_DFL)
-        uvicorn.Server(config).run(sockets=[listening])
+        _HandedConnections(config, theirs).run()
         code = 0
     finally:
         os._exit(code)  # never return into the parent's code
+
+
+class _HandedConnections(uvicorn.Server):
+    """A uvicorn server without a listening socket: it serves the connections whose descriptors arrive on
+    `channel`, and stops when the parent is gone."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket):
+        super().__init__(config)
+        self.channel = channel
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # the app's lifespan; no socket to listen on
+        loop = asyncio.get_running_loop()
+        self.channel.setblocking(False)
+        loop.add_reader(self.channel.fileno(), self._take, loop)
+
+    def _protocol(self) -> asyncio.Protocol:
+        return self.config.http_protocol_class(config=self.config, server_state=self.server_state,
+                                               app_state=self.lifespan.state)
+
+    def _take(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            message, descriptors, _, _ = socket.recv_fds(self.channel, 1, 1)
+        except BlockingIOError:
+            return
+        if not message:  # the parent closed its end
+            loop.remove_reader(self.channel.fileno())
+            self.should_exit = True
+            return
+        for descriptor in descriptors:
+            loop.create_task(loop.connect_accepted_socket(self._protocol, socket.socket(fileno=descriptor)))
 
 
 def _signal(pid: int, signum: int) -> None:
