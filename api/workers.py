@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import threading
+import time
 
 import uvicorn
 
@@ -83,7 +84,12 @@ def _deal(listening: socket.socket, channels: list[socket.socket]) -> None:
     """Accept connections and hand each to the next worker in turn (one that is gone passes its turn)."""
     turn = 0
     while True:
-        connection, _ = listening.accept()
+        try:
+            connection, _ = listening.accept()
+        except OSError as exc:  # out of descriptors, say: this client is refused, the server goes on
+            log.error(json.dumps({"event": "accept_failed", "error": str(exc)}))
+            time.sleep(0.1)
+            continue
         with connection:  # the worker holds its own descriptor once sent
             for _ in range(len(channels)):
                 channel, turn = channels[turn % len(channels)], turn + 1
