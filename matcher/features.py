@@ -277,7 +277,9 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     region_b = graph.region[positions]
     known = region_b >= 0
     if query.region >= 0:
-        row = graph.region_links[query.region].toarray().ravel()
+        links = graph.region_links  # A's row, read straight from the CSR arrays (scipy's row indexing: 50 us)
+        row = np.zeros(links.shape[1])
+        row[row_indices(links, query.region)] = links.data[links.indptr[query.region]:links.indptr[query.region + 1]]
         own = excluded * (1 + (region_b == query.region))
         region_links[known] = np.log1p(np.maximum(row[region_b] - own, 0))[known]
     linked = spread(graph.adjacency, query.vicinity, np.ones(len(query.vicinity)))  # partners around A, per city
