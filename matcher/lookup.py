@@ -21,8 +21,10 @@ CURATED_FIELDS = ["industries", "themes", "diaspora", "languages", "colonial_tie
 
 def plain(value):
     """numpy scalars as Python values and missing values (NaN, NA) as None, so that JSON can carry them."""
-    if isinstance(value, (str, int)):  # the common case first: records hold thousands of values
-        return value
+    if isinstance(value, (str, int)):  # the common cases first: records hold thousands of values, and each
+        return value                    # suggestion's contributions 54 floats
+    if isinstance(value, float):  # numpy's float64 too
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {key: plain(v) for key, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
