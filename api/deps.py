@@ -138,8 +138,8 @@ def resolve_city(text: str, loaded: Service) -> int:
 
 
 async def city_id(loaded: ServiceDep,
-            geonameid: Annotated[str, Path(description="A GeoNames id (a name gets a 404 with close matches).",
-                                           max_length=200, examples=[PORTLAND])]) -> int:
+                  geonameid: Annotated[str, Path(description="A GeoNames id (a name gets a 404 with close matches).",
+                                                 max_length=200, examples=[PORTLAND])]) -> int:
     return resolve_city(geonameid, loaded)
 
 

@@ -87,7 +87,7 @@ class CatalogueScorer:
                                    int(a.country[0]), position, query.partners.astype(np.intp),
                                    query.vicinity.astype(np.intp))
         pairwise = dict(zip(GRAPH_VALUES, from_graph))
-        for name in ("partner_distance_a", "partner_distance_b"):  # cosines of the nearest partners so far
+        for name in ("partner_distance_a", "partner_distance_b"):  # from the nearest partner's cosine, as log-km
             pairwise[name] = log_cosine_km(pairwise[name])
         pairwise.update(pop_ratio=np.abs(side.log_pop - a.log_pop[0]), lat_gap=np.abs(side.lat - a.lat[0]),
                         log_distance=log_cosine_km(graph.xyz @ a_xyz), embedding_similarity=similarity,
