@@ -74,7 +74,7 @@ class Service:
             answer = {"query": {**self.cities([gid])[0], "k": k, "filters": fields},
                       "known_partners": self.engine.recommender.known_partners(gid),
                       "results": self.results(suggestions)}
-            return Recommendations.model_validate(answer).model_dump_json().encode()  # pydantic's own encoder: 3x faster
+            return Recommendations.model_validate(answer).model_dump_json().encode()  # pydantic's encoder: 3x faster
 
         return Response(self.answers.get((gid, k, fields.model_dump_json()), compute), media_type="application/json")
 
