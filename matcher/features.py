@@ -189,13 +189,11 @@ def spread(matrix: sparse.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> 
     return np.bincount(matrix.indices[offsets], weights=np.repeat(weights, lengths), minlength=matrix.shape[1])
 
 
-def partner_distances(query: Query, positions: np.ndarray, graph: Graph, from_a: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def partner_distances(query: Query, positions: np.ndarray, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
     """log(1 + km) from each candidate B to A's nearest partner, and from A to B's nearest partner (NaN: none).
 
     B itself is never counted among A's partners, nor A among B's: the pair's own edge does not leak. Dot products
-    of unit vectors make this a small matrix product, cheap enough for every city of the catalogue. `from_a`:
-    the cosines of A to every city, when the caller has them.
+    of unit vectors make this a small matrix product.
     """
     partners = query.partners
     to_a_partner = np.full(len(positions), -np.inf)
@@ -209,10 +207,7 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph, from_a:
     # B's partners, row after row; their cosines to A, A itself left out; the largest of each row.
     offsets, lengths = row_entries(graph.adjacency, positions)
     partners_of_b = graph.adjacency.indices[offsets]
-    if from_a is None:
-        cosines = graph.xyz[partners_of_b] @ unit_vectors(query.side.lat[0], query.side.lon[0])
-    else:
-        cosines = from_a[partners_of_b]
+    cosines = graph.xyz[partners_of_b] @ unit_vectors(query.side.lat[0], query.side.lon[0])
     if query.position is not None:
         cosines[partners_of_b == query.position] = -np.inf
     nearest = np.full(len(positions), -np.inf)
@@ -220,11 +215,6 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph, from_a:
     if has_partners.any():
         nearest[has_partners] = np.maximum.reduceat(cosines, (np.cumsum(lengths) - lengths)[has_partners])
     return log_cosine_km(to_a_partner), log_cosine_km(nearest)
-
-
-def cosines_from(query: Query, graph: Graph) -> np.ndarray:
-    """Cosine of the great-circle angle from A to every city of the catalogue."""
-    return graph.xyz @ unit_vectors(query.side.lat[0], query.side.lon[0])
 
 
 def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, excluded: np.ndarray | float = 0.0
