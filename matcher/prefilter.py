@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from matcher.features import FEATURES, Graph, Query, shared_terms
+from matcher.features import FEATURES, Graph, Query, dense_row, shared_terms
 from matcher.geo import log_cosine_km, unit_vectors
 from matcher.table import CityTable
 
@@ -121,9 +121,7 @@ class CatalogueScorer:
         links = self.graph.region_links
         values = np.full(links.shape[0] + 1, np.nan)
         if query.region >= 0:
-            row = slice(links.indptr[query.region], links.indptr[query.region + 1])
-            values[:-1] = 0.0
-            values[links.indices[row]] = np.log1p(np.maximum(links.data[row], 0))
+            values[:-1] = np.log1p(np.maximum(dense_row(links, query.region), 0))
         return values
 
     def _country_part(self, query: Query) -> np.ndarray:
