@@ -28,9 +28,9 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 class CatalogueScorer:
     def __init__(self, table: CityTable, graph: Graph, ranker: PartnerRanker):
         self.table, self.graph, self.ranker = table, graph, ranker
-        self.linear, self.square = np.split(ranker.prefilter_weights_, 2)
+        linear, square = np.split(ranker.prefilter_weights_, 2)
         # Per feature: what `share` subtracts, multiplies by and weighs the standardised value and its square with.
-        self.coefficients = np.c_[ranker.center_, 1 / ranker.scale_, self.linear, self.square].astype(np.float32)
+        self.coefficients = np.c_[ranker.center_, 1 / ranker.scale_, linear, square].astype(np.float32)
         side = table.side
         self.candidate_part = self.share({f"{name}_b": values for name, values in self._own(side, graph).items()})
         # What every query reads of the catalogue, computed once
