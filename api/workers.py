@@ -42,7 +42,8 @@ def serve(host: str, port: int, workers: int, log_config: dict) -> None:
     if app.state.service is None:
         raise SystemExit(1)  # the reason is logged
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=log_config)
-    listening = _listening_socket(host, port)
+    listening = config.bind_socket()  # uvicorn's: it logs the address, and exits with the reason if it cannot bind
+    listening.listen(config.backlog)
     channels: list[socket.socket] = []  # the parent's end of each worker's hand-over socket, by slot
     children = {}  # pid -> slot
     for slot in range(workers):
@@ -69,15 +70,6 @@ def serve(host: str, port: int, workers: int, log_config: dict) -> None:
             pid, channels[slot] = _fork(config, [listening, *channels])
             children[pid] = slot
             gone.close()
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    listening = socket.socket(family, kind, proto)
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listening.bind(address)
-    listening.listen(2048)
-    return listening
 
 
 def _deal(listening: socket.socket, channels: list[socket.socket]) -> None:
