@@ -7,8 +7,8 @@ its arrays stay shared (copy-on-write) and a second worker costs little memory. 
 The parent accepts every connection and deals them out to the workers in turn, handing each over as a file
 descriptor on a Unix socket. Left to the kernel, connections land unevenly: on one shared socket the first worker
 to wake accepted a whole burst of clients, and with a socket per worker (SO_REUSEPORT, which hashes each connection
-to one) 16 keep-alive clients were split 11 and 5 as often as 8 and 8. A worker then answers its clients at half
-the pace of the other, and their waits set the tail latency.
+to one) 16 keep-alive clients were split 11 and 5, and 9 and 7, in the two runs counted. The busier worker then
+answers its clients at a slower pace than the other, and their waits set the tail latency.
 """
 
 from __future__ import annotations
