@@ -207,9 +207,10 @@ of the other's partners, curated profile present. Symmetric:
 population ratio, distance, same country / continent / subregion, neighbouring countries, latitude gap, climate zone
 and group, both ports, CLDR language overlap, shared official language, income gap, shared industries and themes
 (count, Jaccard), sentence-embedding similarity of the profile texts (all-MiniLM-L6-v2), common partners,
-Adamic-Adar, links between the two countries (count and smoothed lift), between the two admin-1 regions, and between
-the two neighbourhoods (cities within 40 km). Graph features of a training pair are computed with that pair's edge
-removed (tested in `tests/test_engine.py`).
+Adamic-Adar, chains of three partnerships (A's partner is twinned with one of B's; each step weighted by one over the
+degree of the city it leaves), links between the two countries (count and smoothed lift), between the two admin-1
+regions, and between the two neighbourhoods (cities within 40 km). Graph features of a training pair are computed
+with that pair's edge removed (tested in `tests/test_engine.py`).
 
 ## Training
 Two stages, fitted in turn on up to {params['max_queries']:,} query cities, {params['cold_share']:.0%} of them made cold

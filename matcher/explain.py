@@ -16,6 +16,7 @@ CONCEPTS = {
     "diaspora": ["born_there_here_a", "born_there_here_b", "born_there_share_a", "born_there_share_b",
                  "lists_diaspora_a", "lists_diaspora_b"],
     "network": ["common_partners", "adamic_adar"],
+    "chain": ["partner_chains"],
     "country_pair": ["country_pair_links", "country_pair_lift"],
     "partner_country": ["partners_in_country_a", "partners_in_country_b"],
     "partner_nearby": ["partner_distance_a", "partner_distance_b"],
@@ -125,6 +126,10 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         listed = " and ".join(common[:2])
         more = f" (and {len(common) - 2} more)" if len(common) > 2 else ""
         return f"partners of your partner{'s' if len(common) > 1 else ''} {listed}{more}"
+    if concept == "chain":  # told only where no partner is shared: that says more
+        if not (chain := ctx.get("partner_chain")) or ctx.get("common_partners"):
+            return None
+        return f"{a['name']}'s partner {chain[0]} is twinned with {chain[1]}, a partner of {b['name']}"
     if concept == "country_pair":
         links = int(round(np.expm1(value("country_pair_links"))))
         if links < 3 or a["country"] == b["country"]:

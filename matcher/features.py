@@ -23,8 +23,8 @@ PAIRED = ["log_pop", "capital", "admin_seat", "harbour", "airport", "income", "g
 SYMMETRIC = ["pop_ratio", "log_distance", "same_country", "same_continent", "same_subregion", "neighbours",
              "lat_gap", "same_climate", "same_climate_group", "both_ports", "language_overlap", "shared_official",
              "income_gap", "shared_industries", "industry_jaccard", "shared_themes", "theme_jaccard",
-             "embedding_similarity", "common_partners", "adamic_adar", "country_pair_links", "country_pair_lift",
-             "region_pair_links", "vicinity_links"]
+             "embedding_similarity", "common_partners", "adamic_adar", "partner_chains", "country_pair_links",
+             "country_pair_lift", "region_pair_links", "vicinity_links"]
 VICINITY_KM = 40.0
 FEATURES = [f"{name}_{side}" for name in PAIRED for side in ("a", "b")] + SYMMETRIC
 SWAP = np.array([FEATURES.index(f"{name}_{'b' if side == 'a' else 'a'}") for name in PAIRED
@@ -125,6 +125,8 @@ class Graph:
     log_pop: np.ndarray
     degree: np.ndarray = field(init=False)
     weights: np.ndarray = field(init=False)           # Adamic-Adar weight of each city as a common partner
+    inverse_degree: np.ndarray = field(init=False)    # a step's weight in a partner chain (0: no partners)
+    partner_inverse_degree: np.ndarray = field(init=False)  # the sum of it over each city's partners
     partners_in_country: np.ndarray = field(init=False)
     country_links: np.ndarray = field(init=False)
     country_degree: np.ndarray = field(init=False)
@@ -136,6 +138,8 @@ class Graph:
         self.partner_log_pop = self.adjacency @ self.log_pop
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
         self.weights = np.where(self.degree > 1, 1 / np.log(np.maximum(self.degree, 2)), 0.0)
+        self.inverse_degree = np.where(self.degree > 0, 1 / np.maximum(self.degree, 1), 0.0)
+        self.partner_inverse_degree = self.adjacency @ self.inverse_degree
         onehot = sparse.csr_matrix((np.ones(len(self.country)), (np.arange(len(self.country)), self.country)),
                                    shape=(len(self.country), self.n_countries))
         self.partners_in_country = (self.adjacency @ onehot).toarray().astype(np.float32)
@@ -225,6 +229,24 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph) -> tupl
     return log_cosine_km(to_a_partner), log_cosine_km(nearest)
 
 
+def partner_chains(query: Query, positions: np.ndarray, graph: Graph, excluded: np.ndarray) -> np.ndarray:
+    """Chains of three partnerships from A to each candidate B (A's partner X is twinned with Y, one of B's), the
+    steps from X and from Y each weighted by one over that city's number of partners: what the network says beyond
+    common partners.
+
+    No chain uses the pair's own edge: the first step never goes to B, nor the last from A. `excluded` marks the
+    candidates that are A's partners, whose chains through themselves are subtracted."""
+    inverse = graph.inverse_degree
+    reached = spread(graph.adjacency, query.partners, inverse[query.partners])  # Y, two steps from A
+    if query.position is not None:
+        reached[query.position] = 0.0
+    ys = np.flatnonzero(reached)
+    chains = spread(graph.adjacency, ys, reached[ys] * inverse[ys])[positions]
+    through_b = inverse[positions] * (graph.partner_inverse_degree[positions] - 1 / max(len(query.partners), 1))
+    chains = chains - excluded * through_b
+    return np.where(chains > 1e-12, chains, 0.0)  # what is left of a chain through B is rounding
+
+
 def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, excluded: np.ndarray | float = 0.0
                       ) -> tuple[np.ndarray, np.ndarray]:
     """How far B's size is from the mean size of A's partners, and A's from that of B's (log10 units; NaN: no
@@ -264,6 +286,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     degree_b = graph.degree[positions] - excluded
     common = spread(graph.adjacency, partners, np.ones(len(partners)))[positions]
     adamic = spread(graph.adjacency, partners, graph.weights[partners])[positions]
+    chains = partner_chains(query, positions, graph, excluded)
     partners_a_in_cb = np.bincount(graph.country[partners], minlength=countries.population.size)[cb] - excluded
     partners_b_in_ca = graph.partners_in_country[positions, ca] - excluded
     near_partner_of_a, near_partner_of_b = partner_distances(query, positions, graph)
@@ -348,6 +371,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
         "embedding_similarity": similarity,
         "common_partners": common,
         "adamic_adar": adamic,
+        "partner_chains": np.log1p(chains),
         "country_pair_links": np.log1p(np.maximum(links, 0)),
         "country_pair_lift": np.log((np.maximum(links, 0) + 0.5) / (expected + 0.5)),
         "region_pair_links": region_links,

@@ -82,9 +82,9 @@ class CatalogueScorer:
         a_xyz = unit_vectors(a.lat[0], a.lon[0])
         position = -1 if query.position is None else int(query.position)
         from_graph = _graph_values(graph.xyz, graph.log_pop, graph.partner_log_pop, graph.degree, graph.weights,
-                                   *self.partner_arrays, graph.adjacency.indptr, graph.adjacency.indices,
-                                   graph.vicinity.indptr, graph.vicinity.indices, a_xyz, float(a.log_pop[0]),
-                                   int(a.country[0]), position, query.partners.astype(np.intp),
+                                   graph.inverse_degree, *self.partner_arrays, graph.adjacency.indptr,
+                                   graph.adjacency.indices, graph.vicinity.indptr, graph.vicinity.indices, a_xyz,
+                                   float(a.log_pop[0]), int(a.country[0]), position, query.partners.astype(np.intp),
                                    query.vicinity.astype(np.intp))
         pairwise = dict(zip(GRAPH_VALUES, from_graph))
         for name in ("partner_distance_a", "partner_distance_b"):  # from the nearest partner's cosine, as log-km
@@ -187,19 +187,26 @@ def _add_term(score, values, center, inv_scale, linear, square):
 
 
 @numba.njit(cache=True, nogil=True)
-def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, partnered, partner_xyz, partner_country,
-                  adjacency_ptr, adjacency_idx, vicinity_ptr, vicinity_idx, a_xyz, a_log_pop, a_country, a_position,
-                  partners, vicinity):
+def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, inverse_degree, partnered, partner_xyz,
+                  partner_country, adjacency_ptr, adjacency_idx, vicinity_ptr, vicinity_idx, a_xyz, a_log_pop,
+                  a_country, a_position, partners, vicinity):
     """The features of A and every city B of the catalogue that read the partnership graph, as `pair_features`
     defines them (B is never counted among A's partners, nor A among B's): nearest partners as cosines, -inf
     for none. `partnered`: the cities with partners; `partner_xyz` and `partner_country`: of each adjacency entry, in
     its order, so that B's partners are read in one stream rather than gathered."""
     n = len(xyz)
     common, adamic, linked, around = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    reached, chains = np.zeros(n), np.zeros(n)
     for p in partners:  # partners of A's partners
         for j in range(adjacency_ptr[p], adjacency_ptr[p + 1]):
             common[adjacency_idx[j]] += 1.0
             adamic[adjacency_idx[j]] += weights[p]
+            reached[adjacency_idx[j]] += inverse_degree[p]
+    if a_position >= 0:
+        reached[a_position] = 0.0
+    for y in np.flatnonzero(reached):  # and their partners: chains of three partnerships
+        for j in range(adjacency_ptr[y], adjacency_ptr[y + 1]):
+            chains[adjacency_idx[j]] += reached[y] * inverse_degree[y]
     for v in vicinity:  # partners of the cities around A, and the cities around those
         for j in range(adjacency_ptr[v], adjacency_ptr[v + 1]):
             linked[adjacency_idx[j]] += 1.0
@@ -232,12 +239,13 @@ def _graph_values(xyz, log_pop, partner_log_pop, degree, weights, partnered, par
                                 + partner_xyz[j, 2] * a_xyz[2])
             if partner_country[j] == a_country:
                 in_a_country[b] += 1.0
-    for counts in (around, in_a_country):
+    for counts in (around, in_a_country, chains):
         for b in range(n):
             if counts[b]:
                 counts[b] = math.log1p(counts[b])
-    return common, adamic, around, in_a_country, near_a, near_b, gap_a, gap_b
+    return common, adamic, chains, around, in_a_country, near_a, near_b, gap_a, gap_b
 
 
-GRAPH_VALUES = ("common_partners", "adamic_adar", "vicinity_links", "partners_in_country_b", "partner_distance_a",
-                "partner_distance_b", "partner_size_gap_a", "partner_size_gap_b")  # what `_graph_values` returns
+GRAPH_VALUES = ("common_partners", "adamic_adar", "partner_chains", "vicinity_links", "partners_in_country_b",
+                "partner_distance_a", "partner_distance_b", "partner_size_gap_a",
+                "partner_size_gap_b")  # what `_graph_values` returns

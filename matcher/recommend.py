@@ -9,7 +9,7 @@ import numpy as np
 from babel import Locale
 
 from matcher import explain
-from matcher.features import FEATURES, Graph, Query, pair_features
+from matcher.features import FEATURES, Graph, Query, pair_features, row_entries
 from matcher.geo import cosine_km, haversine_km, unit_vectors
 from matcher.prefilter import CatalogueScorer
 from matcher.rank import PartnerRanker, top_indices
@@ -200,7 +200,24 @@ class Recommender:
             "shared_languages": self.shared_languages(ca, cb),
             "b_partner_near_a": self._nearest(b_partners[b_partners != query.position], a_point),
             "a_partner_near_b": self._nearest(query.partners[query.partners != position], self.graph.xyz[position]),
+            "partner_chain": None if common else self._chain(query, position, b_partners),  # told only then
         }
+
+    def _chain(self, query: Query, position: int, b_partners: np.ndarray) -> tuple[str, str] | None:
+        """(A's partner X, B's partner Y) of the strongest chain A - X - Y - B, weighted as `partner_chains` weighs
+        them; None when there is none."""
+        if not len(query.partners):
+            return None
+        graph = self.graph
+        b_partners = b_partners[b_partners != query.position]
+        offsets, lengths = row_entries(graph.adjacency, b_partners)
+        ys, xs = np.repeat(b_partners, lengths), graph.adjacency.indices[offsets]
+        links = np.isin(xs, query.partners) & (xs != position)
+        if not links.any():
+            return None
+        weights = np.where(links, graph.inverse_degree[xs] * graph.inverse_degree[ys], -1.0)
+        strongest = int(np.argmax(weights))
+        return self.names[xs[strongest]], self.names[ys[strongest]]
 
     def _nearest(self, positions: np.ndarray, point: np.ndarray) -> tuple[str, float] | None:
         """(name, km) of the city among `positions` nearest to a point (a unit vector)."""

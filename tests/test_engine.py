@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher import explain
-from matcher.features import FEATURES, pair_features, partner_distances, partner_size_gaps, swap_sides
+from matcher.features import (FEATURES, pair_features, partner_chains, partner_distances, partner_size_gaps,
+                               swap_sides)
 from matcher.geo import haversine_km
 from matcher.recommend import Filters
 
@@ -57,6 +58,24 @@ def test_partner_distances_are_the_nearest_partners_without_the_pair_itself(engi
         assert to_b_partner[i] == pytest.approx(nearest_km(side.lat[a], side.lon[a], b_partners), abs=1e-6, nan_ok=True)
 
 
+def test_partner_chains_count_three_partnerships_that_avoid_the_pair(engine):
+    """Checked against chains A - X - Y - B enumerated one by one, for candidates that are and are not A's
+    partners (a partner's chains must not pass through the pair's own edge)."""
+    table, graph = engine.table, engine.graph
+    a = table.position[COVENTRY]
+    query = table.query(a, graph)
+    reached = np.unique(np.concatenate([graph.neighbours(y) for x in query.partners for y in graph.neighbours(x)]))
+    candidates = np.r_[query.partners[:5], np.setdiff1d(reached, np.r_[query.partners, a])[:40]]
+    is_partner = np.isin(candidates, query.partners)
+    chains = partner_chains(query, candidates, graph, is_partner.astype(float))
+    inverse = 1 / np.maximum(graph.degree, 1)
+    for i, b in enumerate(candidates):
+        expected = sum(inverse[x] * inverse[y] for x in query.partners if x != b
+                       for y in graph.neighbours(x) if y != a and b in graph.neighbours(y))
+        assert chains[i] == pytest.approx(expected, abs=1e-9)
+    assert (chains[~is_partner] > 0).all()
+
+
 def test_partner_size_gaps_compare_with_the_mean_size_of_the_other_partners(engine):
     table, graph = engine.table, engine.graph
     log_pop = table.side.log_pop
@@ -80,6 +99,27 @@ def test_a_nearby_partner_is_told_by_name():
     context["b_partner_near_a"] = ("Perth", 15_000.0)
     told = explain.reasons(a, b, np.zeros(len(FEATURES)), contributions, context)
     assert told[0] == "70 km from Coventry's partner Lübeck"
+
+
+def test_a_partner_chain_is_told_by_name(engine):
+    """The chain named for a candidate is a real one: A's partner X is twinned with Y, one of B's partners. It is
+    told where the two share no partner."""
+    recommender, table, graph = engine.recommender, engine.table, engine.graph
+    a = table.position[COVENTRY]
+    query = table.query(a, graph)
+    partners_of_partners = np.concatenate([graph.neighbours(x) for x in query.partners])
+    candidates = np.setdiff1d(np.flatnonzero(graph.degree), np.r_[query.partners, a, partners_of_partners])
+    chains = partner_chains(query, candidates, graph, np.zeros(len(candidates)))
+    b = candidates[np.argmax(chains)]
+    x_name, y_name = recommender._context(query, b)["partner_chain"]
+    names = table.cities["name"].to_numpy()
+    assert any(names[x] == x_name and names[y] == y_name and b in graph.neighbours(y)
+               for x in query.partners for y in graph.neighbours(x))
+    contributions = np.zeros(len(FEATURES))
+    contributions[FEATURES.index("partner_chains")] = 1.0
+    told = explain.reasons(recommender.city_record_at(a), recommender.city_record_at(b), np.zeros(len(FEATURES)),
+                           contributions, recommender._context(query, b))
+    assert told[0] == f"Coventry's partner {x_name} is twinned with {y_name}, a partner of {names[b]}"
 
 
 def test_scores_are_two_sided(engine):
