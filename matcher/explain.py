@@ -126,8 +126,8 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         listed = " and ".join(common[:2])
         more = f" (and {len(common) - 2} more)" if len(common) > 2 else ""
         return f"partners of your partner{'s' if len(common) > 1 else ''} {listed}{more}"
-    if concept == "chain":  # told only where no partner is shared: that says more
-        if not (chain := ctx.get("partner_chain")) or ctx.get("common_partners"):
+    if concept == "chain":  # the context names a chain only where no partner is shared
+        if not (chain := ctx.get("partner_chain")):
             return None
         return f"{a['name']}'s partner {chain[0]} is twinned with {chain[1]}, a partner of {b['name']}"
     if concept == "country_pair":

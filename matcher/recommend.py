@@ -200,7 +200,7 @@ class Recommender:
             "shared_languages": self.shared_languages(ca, cb),
             "b_partner_near_a": self._nearest(b_partners[b_partners != query.position], a_point),
             "a_partner_near_b": self._nearest(query.partners[query.partners != position], self.graph.xyz[position]),
-            "partner_chain": None if common else self._chain(query, position, b_partners),  # told only then
+            "partner_chain": None if common else self._chain(query, position, b_partners),  # partners say more
         }
 
     def _chain(self, query: Query, position: int, b_partners: np.ndarray) -> tuple[str, str] | None:
