@@ -101,8 +101,9 @@ class Recommender:
         partners = set(query.partners.tolist())
         out = []
         for i, position in enumerate(positions):
-            suggestion = self._suggestion(query, a, position, scores[i], features[i], contributions[i])
-            facts = self.facts(query, a, position, features[i], position in partners)
+            context = self._context(query, position)
+            suggestion = self._suggestion(a, position, scores[i], features[i], contributions[i], context)
+            facts = self.facts(query, a, position, features[i], position in partners, context)
             out.append(Comparison(**suggestion.__dict__, facts=facts))
         return out
 
@@ -175,7 +176,8 @@ class Recommender:
         rows = ranking.features[chosen]
         contributions = self.ranker.contributions(rows) if chosen else np.zeros((0, len(FEATURES)))
         a = record or self.city_record_at(query.position)
-        return [self._suggestion(query, a, shortlisted[i], ranking.scores[i], rows[n], contributions[n])
+        return [self._suggestion(a, shortlisted[i], ranking.scores[i], rows[n], contributions[n],
+                                 self._context(query, shortlisted[i]))
                 for n, i in enumerate(chosen)]
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -227,17 +229,17 @@ class Recommender:
         nearest = int(np.argmax(cosines))
         return self.names[positions[nearest]], cosine_km(float(cosines[nearest]))
 
-    def _suggestion(self, query: Query, a: dict, position: int, score: float, features: np.ndarray,
-                    contributions: np.ndarray) -> Suggestion:
+    def _suggestion(self, a: dict, position: int, score: float, features: np.ndarray, contributions: np.ndarray,
+                    context: dict) -> Suggestion:
         b = self.city_record_at(position)
         return Suggestion(int(self.table.ids[position]), round(float(score), 4),
-                          explain.reasons(a, b, features, contributions, self._context(query, position)),
+                          explain.reasons(a, b, features, contributions, context),
                           dict(zip(FEATURES, np.round(contributions.astype(float), 4).tolist())))
 
-    def facts(self, query: Query, a: dict, position: int, features: np.ndarray, known: bool) -> dict:
+    def facts(self, query: Query, a: dict, position: int, features: np.ndarray, known: bool, context: dict) -> dict:
+        """What a planner compares (`context`: `_context` of the pair, shared with the reasons)."""
         b = self.city_record_at(position)
         value = dict(zip(FEATURES, features.tolist()))
-        context = self._context(query, position)
         side = self.table.side
         return {
             "population": b["population"] or None,
