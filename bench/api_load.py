@@ -1,18 +1,18 @@
 """The API under 16 concurrent clients on loopback (targets: >= 150 requests/s, p99 <= 150 ms, no errors, resident
 memory <= 1.5 GB).
 
-    .venv/bin/python bench/api_load.py [--workers 1] [--clients 16] [--seconds 60 | --requests N] [--repeat]
+    .venv/bin/python bench/api_load.py [--workers 2] [--clients 16] [--seconds 60 | --requests N] [--repeat]
 
 Starts `matcher serve --workers N` (MATCHER_API_THREADS=1; from 2 workers on, they are forked from a process that
 loaded the engine and share it) on a free port and waits until /readyz answers and the sentence model is loaded.
-Then 16 clients, each on its own keep-alive connection, send GET /v1/cities/{id}/recommendations?k=10 one after another for --seconds (or until
---requests were sent), every request for a different catalogue city with known partners (fixed seed; the ids
-cycle only when there are fewer such cities than requests). --repeat sends the same 64 cities over and over
-instead: identical requests, what a response cache would help with. The clients are one asyncio loop writing
-plain HTTP/1.1 on sockets: a few tens of microseconds per request, so that the 2 cores go to the server. Latency
-is request written to body read; an error is a status other than 200 or a broken connection. Memory: VmRSS, VmHWM
-and PSS summed over the server and its workers; the target is checked on PSS (RSS counts shared pages once per
-process).
+Then 16 clients, each on its own keep-alive connection, send GET /v1/cities/{id}/recommendations?k=10 one after
+another for --seconds (or until --requests were sent), every request for a different catalogue city with known
+partners (fixed seed; the ids cycle only when there are fewer such cities than requests). --repeat sends the same 64
+cities over and over instead: identical requests, what a response cache would help with. The clients are one asyncio
+loop writing plain HTTP/1.1 on sockets: a few tens of microseconds per request, so that the 2 cores go to the
+server. Latency is request written to body read; an error is a status other than 200 or a broken connection. Memory:
+VmRSS, VmHWM and PSS summed over the server and its workers; the target is checked on PSS (RSS counts shared pages
+once per process).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ async def load(port: int, ids: list[int], clients: int, seconds: float, requests
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", type=Path, default=matcher_home())
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)  # what the README recommends for traffic
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--requests", type=int, default=None, help="stop after this many (else after --seconds)")

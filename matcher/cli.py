@@ -267,7 +267,8 @@ def recommend(
     theme: list[str] = typer.Option([], "--theme", help="Required theme id (repeatable)."),
     language: list[str] = typer.Option([], "--language", help="A language spoken there (ISO 639-1)."),
     intent: Optional[str] = typer.Option(None, "--intent", help="What you look for, in plain words."),
-    diversity: float = typer.Option(0.0, "--diversity", min=0.0, max=1.0, help="0: no limit per country; 1: one per country."),
+    diversity: float = typer.Option(0.0, "--diversity", min=0.0, max=1.0,
+                                    help="0: no limit per country; 1: one per country."),
 ) -> None:
     """Suggest partner cities, with reasons."""
     from matcher.engine import Engine
