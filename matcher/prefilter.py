@@ -28,11 +28,13 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 class CatalogueScorer:
     def __init__(self, table: CityTable, graph: Graph, ranker: PartnerRanker):
         self.table, self.graph, self.ranker = table, graph, ranker
-        linear, square = np.split(ranker.prefilter_weights_, 2)
-        # Per feature: what `share` subtracts, multiplies by and weighs the standardised value and its square with.
-        self.coefficients = np.c_[ranker.center_, 1 / ranker.scale_, linear, square].astype(np.float32)
+        # Per set of weights (`PartnerRanker.weight_set`) and feature: what `share` subtracts, multiplies by and weighs
+        # the standardised value and its square with.
+        self.coefficients = np.stack([np.c_[ranker.center_, 1 / ranker.scale_, *np.split(weights, 2)]
+                                      for weights in ranker.prefilter_weights_]).astype(np.float32)
         side = table.side
-        self.candidate_part = self.share({f"{name}_b": values for name, values in self._own(side, graph).items()})
+        own_b = {f"{name}_b": values for name, values in self._own(side, graph).items()}
+        self.candidate_part = [self.share(own_b, coefficients) for coefficients in self.coefficients]
         # What every query reads of the catalogue, computed once
         self.profiled = np.flatnonzero(side.profile)
         self.port = (side.harbour > 0).astype(np.intp)
@@ -55,10 +57,12 @@ class CatalogueScorer:
                 "growth": side.growth[rows], "profile": side.profile[rows],
                 "degree": np.log1p(graph.degree if degree is None else degree)}
 
-    def share(self, values: dict[str, object]) -> np.ndarray:
-        """The named features' share of the score, as `PartnerRanker.prefilter_scores` computes it, summed over the
-        features (values: arrays of one length, or single values)."""
-        coefficients = self.coefficients[[_COLUMN[name] for name in values]]
+    @staticmethod
+    def share(values: dict[str, object], coefficients: np.ndarray) -> np.ndarray:
+        """The named features' share of the score, as `PartnerRanker.prefilter_scores` computes it with
+        `coefficients` (one weight set), summed over the features (values: arrays of one length, or single
+        values)."""
+        coefficients = coefficients[[_COLUMN[name] for name in values]]
         z = np.array(np.broadcast_arrays(*map(np.atleast_1d, values.values())), np.float32)  # features x items
         z -= coefficients[:, 0, None]
         z *= coefficients[:, 1, None]
@@ -74,11 +78,13 @@ class CatalogueScorer:
         the partnership graph are gathered in one compiled pass (`_graph_values`), and each feature's share is added
         in another."""
         a, side, graph = query.side, self.table.side, self.graph
+        weight_set = int(self.ranker.weight_set(len(query.partners)))
+        c = self.coefficients[weight_set]
         own_a = self._own(a, graph, 0, len(query.partners))
-        score = self.candidate_part + self.share({f"{name}_a": value for name, value in own_a.items()})
-        score += self._country_part(query)[side.country]
-        score += self._climate_part(query)[side.climate]
-        score += self._port_part(query)[self.port]
+        score = self.candidate_part[weight_set] + self.share({f"{name}_a": v for name, v in own_a.items()}, c)
+        score += self._country_part(query, c)[side.country]
+        score += self._climate_part(query, c)[side.climate]
+        score += self._port_part(query, c)[self.port]
         a_xyz = unit_vectors(a.lat[0], a.lon[0])
         position = -1 if query.position is None else int(query.position)
         from_graph = _graph_values(graph.xyz, graph.log_pop, graph.partner_log_pop, graph.degree, graph.weights,
@@ -95,26 +101,26 @@ class CatalogueScorer:
         if not len(query.partners):  # unknown for every city: no share of the score
             del pairwise["partner_distance_a"], pairwise["partner_size_gap_a"]
         for name, values in pairwise.items():
-            _add_term(score, values, *self.coefficients[_COLUMN[name]])
-        return score + self._curated_part(query)
+            _add_term(score, values, *c[_COLUMN[name]])
+        return score + self._curated_part(query, c)
 
     def shortlist_scores(self, query: Query, positions: np.ndarray) -> np.ndarray:
         """`scores` of A -> the cities at `positions`, with the text similarity read from the embedding sketch: what
         serving shortlists by, and what the trees' training shortlists are drawn from."""
         return self.scores(query, self.table.sketch_similarity(query.side.embedding[0]))[positions]
 
-    def _climate_part(self, query: Query) -> np.ndarray:
+    def _climate_part(self, query: Query, c: np.ndarray) -> np.ndarray:
         """Both climate features for a candidate in each climate zone (the last entry: zone unknown, 0)."""
         a = query.side
         by_zone = np.zeros(len(self.climate_group) + 1, np.float32)
         if a.climate[0] >= 0:
             by_zone[:-1] = self.share({"same_climate": np.arange(len(self.climate_group)) == a.climate[0],
-                                       "same_climate_group": self.climate_group == a.climate_group[0]})
+                                       "same_climate_group": self.climate_group == a.climate_group[0]}, c)
         return by_zone
 
-    def _port_part(self, query: Query) -> np.ndarray:
+    def _port_part(self, query: Query, c: np.ndarray) -> np.ndarray:
         """`both_ports` for a candidate without and with a harbour."""
-        return self.share({"both_ports": [False, query.side.harbour[0] > 0]})
+        return self.share({"both_ports": [False, query.side.harbour[0] > 0]}, c)
 
     def _region_part(self, query: Query) -> np.ndarray:
         """`region_pair_links` of A and a candidate in each admin-1 region (the last entry: region unknown)."""
@@ -124,7 +130,7 @@ class CatalogueScorer:
             values[:-1] = np.log1p(np.maximum(dense_row(links, query.region), 0))
         return values
 
-    def _country_part(self, query: Query) -> np.ndarray:
+    def _country_part(self, query: Query, c: np.ndarray) -> np.ndarray:
         """Every feature that depends on the two countries alone, for each country B may be in."""
         countries, graph, a = self.table.countries, self.graph, query.side
         ca = int(a.country[0])
@@ -152,21 +158,21 @@ class CatalogueScorer:
             "country_pair_links": np.log1p(np.maximum(links, 0)),
             "country_pair_lift": np.log((np.maximum(links, 0) + 0.5) / (expected + 0.5)),
         }
-        return self.share(values)
+        return self.share(values, c)
 
-    def _curated_part(self, query: Query) -> np.ndarray:
+    def _curated_part(self, query: Query, c: np.ndarray) -> np.ndarray:
         """B's diaspora naming A's country, known where B has a curated profile; shared industries and themes,
         known where both have one."""
         a, side = query.side, self.table.side
         rows = self.profiled
         out = np.zeros(len(side.profile), np.float32)
-        out[rows] = self.share({"lists_diaspora_b": side.diaspora[rows, a.country[0]]})
+        out[rows] = self.share({"lists_diaspora_b": side.diaspora[rows, a.country[0]]}, c)
         if not a.profile[0]:
             return out
         for kind in ("industries", "themes"):
             shared, jaccard = shared_terms(getattr(a, kind)[0], getattr(side, kind)[rows])
             short = "industry" if kind == "industries" else "theme"
-            out[rows] += self.share({f"shared_{kind}": shared, f"{short}_jaccard": jaccard})
+            out[rows] += self.share({f"shared_{kind}": shared, f"{short}_jaccard": jaccard}, c)
         return out
 
 

@@ -291,12 +291,28 @@ def test_compare_lays_out_the_facts(engine):
         engine.recommender.compare(COVENTRY, [999999999])
 
 
-@pytest.mark.parametrize("who", ["partnered", "profile-less", "described"])
+def test_the_prefilter_weighs_rows_without_partners_apart(engine):
+    """Rows where A has no partner take a set of weights of their own, alone or mixed with rows that have them."""
+    ranker, table = engine.ranker, engine.table
+    assert ranker.prefilter_weights_.shape == (2, 2 * len(FEATURES))
+    assert not np.allclose(*ranker.prefilter_weights_)
+    query = engine.recommender.query_of(CHICAGO)
+    rows = pair_features(query, table.side, np.arange(40), engine.graph, table.countries)
+    rows[::2, FEATURES.index("degree_a")] = 0
+    one_by_one = np.vstack([ranker.prefilter_terms(row[None]) for row in rows])
+    np.testing.assert_allclose(ranker.prefilter_terms(rows), one_by_one, rtol=1e-6)
+    z = np.clip(np.nan_to_num((rows[0] - ranker.center_) / ranker.scale_), -5, 5)
+    linear, square = np.split(ranker.prefilter_weights_[0], 2)
+    np.testing.assert_allclose(one_by_one[0], z * (linear + square * z), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("who", ["partnered", "profile-less", "described", "described without partners"])
 def test_the_catalogue_scorer_equals_the_prefilter_on_features(engine, who):
-    """The fast split-up prefilter gives the prefilter's own score on the full feature matrix."""
+    """The fast split-up prefilter gives the prefilter's own score on the full feature matrix, with either set of
+    weights (A with partners, A without)."""
     table, recommender = engine.table, engine.recommender
-    if who == "described":
-        query = recommender.query_of_profile(_described(partners=[COVENTRY]))
+    if who.startswith("described"):
+        query = recommender.query_of_profile(_described(partners=[] if who.endswith("partners") else [COVENTRY]))
     else:
         gid = CHICAGO if who == "partnered" else int(table.ids[~table.side.profile][0])
         query = recommender.query_of(gid)
