@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import sys
@@ -320,6 +321,7 @@ def _batch_answers(task: tuple, lines: list[str], jobs: int) -> Iterator[str]:
     if jobs == 1 or len(lines) < 2 * jobs:
         yield from map(_batch_answer, lines)
         return
+    gc.freeze()  # the engine outlives the batch: the workers' full collections would walk it and copy shared pages
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         yield from pool.imap(_batch_answer, lines, chunksize=4)
 
