@@ -210,14 +210,10 @@ class PartnerRanker:
     def prefilter_terms(self, features: np.ndarray) -> np.ndarray:
         """Each feature's share of the prefilter score (rows x features): they sum to `prefilter_scores`. Each
         row takes the set of weights of its A (`weight_set`)."""
-        z = self._standardised(features)
-        sets = self.weight_set(_partner_counts(features))
-        terms = np.empty(features.shape, np.float32)
-        for k in np.unique(sets):  # one query's rows: one set
-            rows = sets == k
-            linear, square = np.split(self.prefilter_weights_[k].astype(np.float32), 2)
-            terms[rows] = (z[:, rows] * (linear[:, None] + square[:, None] * z[:, rows])).T
-        return terms
+        z = self._standardised(features).T
+        weights = self.prefilter_weights_.astype(np.float32)[self.weight_set(_partner_counts(features))]
+        linear, square = np.split(weights, 2, axis=1)  # rows x features, each row its set's
+        return z * (linear + square * z)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Score of each row of A -> B features: the trees' logit plus the prefilter's, each the mean of both
