@@ -100,8 +100,7 @@ class Recommender:
         a = self.city_record_at(query.position)
         partners = set(query.partners.tolist())
         out = []
-        for i, position in enumerate(positions):
-            context = self._context(query, position)
+        for i, (position, context) in enumerate(zip(positions, self._contexts(query, positions))):
             suggestion = self._suggestion(a, position, scores[i], features[i], contributions[i], context)
             facts = self.facts(query, a, position, features[i], position in partners, context)
             out.append(Comparison(**suggestion.__dict__, facts=facts))
@@ -176,8 +175,8 @@ class Recommender:
         rows = ranking.features[chosen]
         contributions = self.ranker.contributions(rows) if chosen else np.zeros((0, len(FEATURES)))
         a = record or self.city_record_at(query.position)
-        return [self._suggestion(a, shortlisted[i], ranking.scores[i], rows[n], contributions[n],
-                                 self._context(query, shortlisted[i]))
+        contexts = self._contexts(query, shortlisted[chosen])
+        return [self._suggestion(a, shortlisted[i], ranking.scores[i], rows[n], contributions[n], contexts[n])
                 for n, i in enumerate(chosen)]
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -186,7 +185,12 @@ class Recommender:
             return None
         return self.embed_text(intent.strip()[:1000])
 
-    def _context(self, query: Query, position: int) -> dict:
+    def _contexts(self, query: Query, positions: np.ndarray) -> list[dict]:
+        """What the reasons and facts of A and each candidate tell, beyond the features."""
+        chains = self._chains(query, positions)
+        return [self._context(query, position, chains.get(int(position))) for position in positions]
+
+    def _context(self, query: Query, position: int, chain: tuple[str, str] | None) -> dict:
         ca, cb = query.side.country[0], self.table.side.country[position]
         countries = self.table.countries
         b_partners = self.graph.neighbours(position)
@@ -202,24 +206,29 @@ class Recommender:
             "shared_languages": self.shared_languages(ca, cb),
             "b_partner_near_a": self._nearest(b_partners[b_partners != query.position], a_point),
             "a_partner_near_b": self._nearest(query.partners[query.partners != position], self.graph.xyz[position]),
-            "partner_chain": None if common else self._chain(query, position, b_partners),  # partners say more
+            "partner_chain": None if common else chain,  # shared partners say more
         }
 
-    def _chain(self, query: Query, position: int, b_partners: np.ndarray) -> tuple[str, str] | None:
-        """(A's partner X, B's partner Y) of the strongest chain A - X - Y - B, weighted as `partner_chains` weighs
-        them; None when there is none."""
-        if not len(query.partners):
-            return None
+    def _chains(self, query: Query, positions: np.ndarray) -> dict[int, tuple[str, str]]:
+        """(A's partner X, B's partner Y) of the strongest chain A - X - Y - B of each candidate B at `positions`
+        that has one, weighted as `partner_chains` weighs them: all candidates in one pass (per candidate, it cost
+        as much as the rest of an explanation)."""
         graph = self.graph
-        b_partners = b_partners[b_partners != query.position]
-        offsets, lengths = row_entries(graph.adjacency, b_partners)
-        ys, xs = np.repeat(b_partners, lengths), graph.adjacency.indices[offsets]
-        links = np.isin(xs, query.partners) & (xs != position)
-        if not links.any():
-            return None
-        weights = np.where(links, graph.inverse_degree[xs] * graph.inverse_degree[ys], -1.0)
-        strongest = int(np.argmax(weights))
-        return self.names[xs[strongest]], self.names[ys[strongest]]
+        if not len(query.partners) or not len(positions):
+            return {}
+        offsets, lengths = row_entries(graph.adjacency, positions)
+        bs, ys = np.repeat(positions, lengths), graph.adjacency.indices[offsets]
+        if query.position is not None:
+            bs, ys = bs[ys != query.position], ys[ys != query.position]
+        offsets, lengths = row_entries(graph.adjacency, ys)
+        bs, ys, xs = np.repeat(bs, lengths), np.repeat(ys, lengths), graph.adjacency.indices[offsets]
+        links = np.isin(xs, query.partners) & (xs != bs)
+        bs, ys, xs = bs[links], ys[links], xs[links]
+        if not len(bs):
+            return {}
+        strongest = np.lexsort((-(graph.inverse_degree[xs] * graph.inverse_degree[ys]), bs))  # stable: first wins
+        first = strongest[np.r_[True, bs[strongest][1:] != bs[strongest][:-1]]]
+        return {int(b): (self.names[x], self.names[y]) for b, x, y in zip(bs[first], xs[first], ys[first])}
 
     def _nearest(self, positions: np.ndarray, point: np.ndarray) -> tuple[str, float] | None:
         """(name, km) of the city among `positions` nearest to a point (a unit vector)."""
@@ -237,7 +246,7 @@ class Recommender:
                           dict(zip(FEATURES, np.round(contributions.astype(float), 4).tolist())))
 
     def facts(self, query: Query, a: dict, position: int, features: np.ndarray, known: bool, context: dict) -> dict:
-        """What a planner compares (`context`: `_context` of the pair, shared with the reasons)."""
+        """What a planner compares (`context`: the pair's, from `_contexts`, shared with the reasons)."""
         b = self.city_record_at(position)
         value = dict(zip(FEATURES, features.tolist()))
         side = self.table.side

@@ -111,14 +111,22 @@ def test_a_partner_chain_is_told_by_name(engine):
     candidates = np.setdiff1d(np.flatnonzero(graph.degree), np.r_[query.partners, a, partners_of_partners])
     chains = partner_chains(query, candidates, graph, np.zeros(len(candidates)))
     b = candidates[np.argmax(chains)]
-    x_name, y_name = recommender._context(query, b)["partner_chain"]
+    context = recommender._contexts(query, np.array([b]))[0]
+    x_name, y_name = context["partner_chain"]
     names = table.cities["name"].to_numpy()
+    weight = graph.inverse_degree
+    strongest = max(weight[x] * weight[y] for x in query.partners for y in graph.neighbours(x)
+                    if b in graph.neighbours(y))
     assert any(names[x] == x_name and names[y] == y_name and b in graph.neighbours(y)
-               for x in query.partners for y in graph.neighbours(x))
+               and weight[x] * weight[y] == strongest for x in query.partners for y in graph.neighbours(x))
+    # Named for several candidates at once, each gets the chain it gets alone.
+    several = candidates[np.argsort(-chains)[:8]]
+    assert ([c["partner_chain"] for c in recommender._contexts(query, several)]
+            == [recommender._contexts(query, np.array([c]))[0]["partner_chain"] for c in several])
     contributions = np.zeros(len(FEATURES))
     contributions[FEATURES.index("partner_chains")] = 1.0
     told = explain.reasons(recommender.city_record_at(a), recommender.city_record_at(b), np.zeros(len(FEATURES)),
-                           contributions, recommender._context(query, b))
+                           contributions, context)
     assert told[0] == f"Coventry's partner {x_name} is twinned with {y_name}, a partner of {names[b]}"
 
 
