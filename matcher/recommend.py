@@ -211,8 +211,8 @@ class Recommender:
 
     def _chains(self, query: Query, positions: np.ndarray) -> dict[int, tuple[str, str]]:
         """(A's partner X, B's partner Y) of the strongest chain A - X - Y - B of each candidate B at `positions`
-        that has one, weighted as `partner_chains` weighs them: all candidates in one pass (per candidate, it cost
-        as much as the rest of an explanation)."""
+        that has one, weighted as `partner_chains` weighs them. All candidates in one pass: one pass per candidate
+        took about 40 % of the contexts' time."""
         graph = self.graph
         if not len(query.partners) or not len(positions):
             return {}
