@@ -219,7 +219,8 @@ class Recommender:
         offsets, lengths = row_entries(graph.adjacency, positions)
         bs, ys = np.repeat(positions, lengths), graph.adjacency.indices[offsets]
         if query.position is not None:
-            bs, ys = bs[ys != query.position], ys[ys != query.position]
+            not_a = ys != query.position
+            bs, ys = bs[not_a], ys[not_a]
         offsets, lengths = row_entries(graph.adjacency, ys)
         bs, ys, xs = np.repeat(bs, lengths), np.repeat(ys, lengths), graph.adjacency.indices[offsets]
         links = np.isin(xs, query.partners) & (xs != bs)
