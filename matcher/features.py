@@ -127,7 +127,6 @@ class Graph:
     weights: np.ndarray = field(init=False)           # Adamic-Adar weight of each city as a common partner
     inverse_degree: np.ndarray = field(init=False)    # a step's weight in a partner chain (0: no partners)
     partner_inverse_degree: np.ndarray = field(init=False)  # the sum of it over each city's partners
-    partners_in_country: np.ndarray = field(init=False)
     country_links: np.ndarray = field(init=False)
     country_degree: np.ndarray = field(init=False)
     xyz: np.ndarray = field(init=False)               # unit vectors of every position, for nearest partners
@@ -142,7 +141,6 @@ class Graph:
         self.partner_inverse_degree = self.adjacency @ self.inverse_degree
         onehot = sparse.csr_matrix((np.ones(len(self.country)), (np.arange(len(self.country)), self.country)),
                                    shape=(len(self.country), self.n_countries))
-        self.partners_in_country = (self.adjacency @ onehot).toarray().astype(np.float32)
         self.country_links = (onehot.T @ self.adjacency @ onehot).toarray()
         self.country_degree = self.country_links.sum(axis=1)
         known = self.region >= 0
@@ -229,6 +227,13 @@ def partner_distances(query: Query, positions: np.ndarray, graph: Graph) -> tupl
     return log_cosine_km(to_a_partner), log_cosine_km(nearest)
 
 
+def partners_in_country(graph: Graph, positions: np.ndarray, country: int) -> np.ndarray:
+    """How many partners each city at `positions` has in `country`, read from its row of the graph."""
+    offsets, lengths = row_entries(graph.adjacency, positions)
+    in_country = graph.country[graph.adjacency.indices[offsets]] == country
+    return np.bincount(np.repeat(np.arange(len(positions)), lengths), weights=in_country, minlength=len(positions))
+
+
 def partner_chains(query: Query, positions: np.ndarray, graph: Graph, excluded: np.ndarray) -> np.ndarray:
     """Chains of three partnerships from A to each candidate B (A's partner X is twinned with Y, one of B's), the
     steps from X and from Y each weighted by one over that city's number of partners: what the network says beyond
@@ -288,7 +293,7 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     adamic = spread(graph.adjacency, partners, graph.weights[partners])[positions]
     chains = partner_chains(query, positions, graph, excluded)
     partners_a_in_cb = np.bincount(graph.country[partners], minlength=countries.population.size)[cb] - excluded
-    partners_b_in_ca = graph.partners_in_country[positions, ca] - excluded
+    partners_b_in_ca = partners_in_country(graph, positions, ca) - excluded
     near_partner_of_a, near_partner_of_b = partner_distances(query, positions, graph)
     size_gap_a, size_gap_b = partner_size_gaps(query, positions, graph, excluded)
 
