@@ -5,7 +5,8 @@ Protocols
   and every graph feature come from the remaining pairs only.
 - cold: every pair of a random set of cities is held out: each is a city seeking its first partner.
 Metrics per query city, averaged: Recall@10, Recall@50, NDCG@10, MRR, over the candidate pool with the query's
-training partners removed.
+training partners removed. The held-out targets are also counted by what links them to their query city in the
+training graph (`PATHS`), with the share of each the model finds: where recall comes from, and where it cannot.
 """
 
 from __future__ import annotations
@@ -105,12 +106,14 @@ def evaluate_split(table: CityTable, split: Split, ranker: PartnerRanker, rng,
         query = table.query(q, graph)
         ranking = recommender.rank(query, positions)
         shortlist_hits.append(len(relevant & set(ranking.shortlist.tolist())) / len(relevant))
-        results["model"].append(metrics(ranking.order(), relevant))
+        order = ranking.order()
+        results["model"].append(metrics(order, relevant))
         features = pair_features(query, table.side, positions, graph, table.countries)
         rank = np.empty(len(positions), int)
-        rank[ranking.order()] = np.arange(len(positions))
-        targets += [(_path(features[positions.searchsorted(t)]), rank[positions.searchsorted(t)]) if mask[t]
-                    else ("outside the pool", len(positions)) for t in split.targets[q]]
+        rank[order] = np.arange(len(positions))
+        for t in split.targets[q]:
+            i = positions.searchsorted(t)
+            targets.append((_path(features[i]), rank[i]) if mask[t] else ("outside the pool", len(positions)))
         for name, scores in _baselines(table, graph, query, q, positions, features, rng).items():
             results[name].append(metrics(_ranked(scores, rng), relevant))
     report = {name: {m: float(np.mean([r[m] for r in rows])) for m in METRICS} for name, rows in results.items()}
@@ -141,15 +144,14 @@ def paths_report(targets: list[tuple[str, int]]) -> dict[str, dict[str, float | 
 
 def _baselines(table, graph, query, q, positions, features, rng) -> dict[str, np.ndarray]:
     side = table.side
-    column = {name: i for i, name in enumerate(FEATURES)}
     return {
         "random": rng.random(len(positions)),
         "popularity": graph.degree[positions].astype(float),
         "nearest": -haversine_km(side.lat[q], side.lon[q], side.lat[positions], side.lon[positions]),
         "similar_population": -np.abs(side.log_pop[positions] - side.log_pop[q]),
-        "country_pair": features[:, column["country_pair_lift"]] + 1e-3 * np.log1p(graph.degree[positions]),
-        "adamic_adar": features[:, column["adamic_adar"]] + 1e-3 * np.log1p(graph.degree[positions]),
-        "embedding": features[:, column["embedding_similarity"]],
+        "country_pair": features[:, _COLUMN["country_pair_lift"]] + 1e-3 * np.log1p(graph.degree[positions]),
+        "adamic_adar": features[:, _COLUMN["adamic_adar"]] + 1e-3 * np.log1p(graph.degree[positions]),
+        "embedding": features[:, _COLUMN["embedding_similarity"]],
     }
 
 
