@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matcher.features import FEATURES, pair_features
+from matcher.features import COLUMN, FEATURES, pair_features
 from matcher.geo import haversine_km
 from matcher.rank import PartnerRanker
 from matcher.recommend import Recommender
@@ -29,7 +29,6 @@ METRICS = ["recall@10", "recall@50", "ndcg@10", "mrr"]
 BASELINES = ["random", "popularity", "nearest", "similar_population", "country_pair", "adamic_adar", "embedding"]
 # What links a held-out target to its query city in the training graph: where the model's hits come from.
 PATHS = ["shares a partner", "chain of three partnerships", "no path", "outside the pool"]
-_COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass
@@ -125,9 +124,9 @@ def evaluate_split(table: CityTable, split: Split, ranker: PartnerRanker, rng,
 
 def _path(row: np.ndarray) -> str:
     """What links A and B in the training graph, from their pair features: the strongest of the paths."""
-    if row[_COLUMN["common_partners"]] > 0:
+    if row[COLUMN["common_partners"]] > 0:
         return "shares a partner"
-    return "chain of three partnerships" if row[_COLUMN["partner_chains"]] > 0 else "no path"
+    return "chain of three partnerships" if row[COLUMN["partner_chains"]] > 0 else "no path"
 
 
 def paths_report(targets: list[tuple[str, int]]) -> dict[str, dict[str, float | None]]:
@@ -149,9 +148,9 @@ def _baselines(table, graph, query, q, positions, features, rng) -> dict[str, np
         "popularity": graph.degree[positions].astype(float),
         "nearest": -haversine_km(side.lat[q], side.lon[q], side.lat[positions], side.lon[positions]),
         "similar_population": -np.abs(side.log_pop[positions] - side.log_pop[q]),
-        "country_pair": features[:, _COLUMN["country_pair_lift"]] + 1e-3 * np.log1p(graph.degree[positions]),
-        "adamic_adar": features[:, _COLUMN["adamic_adar"]] + 1e-3 * np.log1p(graph.degree[positions]),
-        "embedding": features[:, _COLUMN["embedding_similarity"]],
+        "country_pair": features[:, COLUMN["country_pair_lift"]] + 1e-3 * np.log1p(graph.degree[positions]),
+        "adamic_adar": features[:, COLUMN["adamic_adar"]] + 1e-3 * np.log1p(graph.degree[positions]),
+        "embedding": features[:, COLUMN["embedding_similarity"]],
     }
 
 

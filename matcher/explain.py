@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.citytext import climate_words
-from matcher.features import FEATURES
+from matcher.features import COLUMN, FEATURES
 from matcher.sources.profiles import vocabulary
 
 # Features that tell one story together.
@@ -29,7 +29,6 @@ CONCEPTS = {
     "development": ["income_a", "income_b", "income_gap", "growth_a", "growth_b"],
     "activity": ["degree_a", "degree_b"],
 }
-_COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
 def _people(count: float) -> str:
@@ -100,7 +99,7 @@ def _km(km: float) -> str:
 
 
 def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback: bool = False) -> str | None:
-    value = lambda name: f[_COLUMN[name]]  # noqa: E731 - a local reader
+    value = lambda name: f[COLUMN[name]]  # noqa: E731 - a local reader
     names = ctx["country_names"]
     if concept == "industries":
         shared = set(a.get("industries", [])) & set(b.get("industries", []))

@@ -27,6 +27,7 @@ SYMMETRIC = ["pop_ratio", "log_distance", "same_country", "same_continent", "sam
              "country_pair_lift", "region_pair_links", "vicinity_links"]
 VICINITY_KM = 40.0
 FEATURES = [f"{name}_{side}" for name in PAIRED for side in ("a", "b")] + SYMMETRIC
+COLUMN = {name: i for i, name in enumerate(FEATURES)}  # each feature's column in a feature matrix
 SWAP = np.array([FEATURES.index(f"{name}_{'b' if side == 'a' else 'a'}") for name in PAIRED
                  for side in ("a", "b")] + [FEATURES.index(name) for name in SYMMETRIC])
 

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from matcher.features import FEATURES, Graph, Query, dense_row, shared_terms
+from matcher.features import COLUMN, Graph, Query, dense_row, shared_terms
 from matcher.geo import log_cosine_km, unit_vectors
 from matcher.table import CityTable
 
 if TYPE_CHECKING:  # the ranker uses this scorer to draw its training rows
     from matcher.rank import PartnerRanker
-
-_COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
 class CatalogueScorer:
@@ -62,7 +60,7 @@ class CatalogueScorer:
         """The named features' share of the score, as `PartnerRanker.prefilter_scores` computes it with
         `coefficients` (one weight set), summed over the features (values: arrays of one length, or single
         values)."""
-        coefficients = coefficients[[_COLUMN[name] for name in values]]
+        coefficients = coefficients[[COLUMN[name] for name in values]]
         z = np.array(np.broadcast_arrays(*map(np.atleast_1d, values.values())), np.float32)  # features x items
         z -= coefficients[:, 0, None]
         z *= coefficients[:, 1, None]
@@ -101,7 +99,7 @@ class CatalogueScorer:
         if not len(query.partners):  # unknown for every city: no share of the score
             del pairwise["partner_distance_a"], pairwise["partner_size_gap_a"]
         for name, values in pairwise.items():
-            _add_term(score, values, *c[_COLUMN[name]])
+            _add_term(score, values, *c[COLUMN[name]])
         return score + self._curated_part(query, c)
 
     def shortlist_scores(self, query: Query, positions: np.ndarray) -> np.ndarray:

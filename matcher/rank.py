@@ -21,14 +21,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import BallTree
 
 from matcher import __version__
-from matcher.features import FEATURES, SWAP, Graph, Query, pair_features, swap_sides
+from matcher.features import COLUMN, FEATURES, SWAP, Graph, Query, pair_features, swap_sides
 from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
 from matcher.trees import FlatTrees
 
 ARTEFACT_FORMAT = 5
 PREFILTER_SAMPLE = 100_000  # training rows each of the prefilter's logistic regressions is fitted on
-DEGREE_A = FEATURES.index("degree_a")  # log1p of A's number of partners
+DEGREE_A = COLUMN["degree_a"]  # log1p of A's number of partners
 
 
 @dataclass
