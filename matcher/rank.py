@@ -49,7 +49,7 @@ class PartnerRanker:
     def __init__(self, objective: str = "binary", two_sided: bool = True,
                  n_estimators: int = 200, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 100, max_queries: int = 4000, tree_queries: int = 2000,
-                 shortlist: int = 150, cold_share: float = 0.3,
+                 cold_tree_queries: int = 2000, shortlist: int = 150, cold_share: float = 0.3,
                  negatives: Negatives | None = None, random_state: int = 0, n_jobs: int = 1):
         self.objective = objective
         self.two_sided = two_sided
@@ -59,6 +59,7 @@ class PartnerRanker:
         self.min_child_samples = min_child_samples
         self.max_queries = max_queries
         self.tree_queries = tree_queries
+        self.cold_tree_queries = cold_tree_queries
         self.shortlist = shortlist
         self.cold_share = cold_share
         self.negatives = negatives or Negatives()
@@ -70,7 +71,8 @@ class PartnerRanker:
         """Learn from the partnerships in `graph`; negatives are drawn from the catalogue positions in `pool`.
 
         A share of the query cities is made cold: all their edges are taken out of the graph their features come
-        from, as for a city seeking its first partner. The trees learn from the first `tree_queries` of them."""
+        from, as for a city seeking its first partner. The trees learn from the first `tree_queries` of them, and
+        from the next `cold_tree_queries` made cold."""
         rng = np.random.default_rng(self.random_state)
         queries = np.flatnonzero(graph.degree > 0)
         if len(queries) > self.max_queries:
@@ -81,6 +83,15 @@ class PartnerRanker:
         self._fit_prefilter(X, y)
         X, y, groups = self._shortlist_rows(table, graphs, pool, queries[:self.tree_queries],
                                             cold[:self.tree_queries], rng)
+        # Cold rows are scarce among those (30%), and a cold query's rows carry no graph signal from its side: more
+        # of them teach the trees to rank for cities seeking a first partner. Measured on seeds 0-2, 300 queries:
+        # cold recall@10 0.071 -> 0.075, warm 0.142 -> 0.149 (19% of warm targets belong to a query left without
+        # partners), cold MRR 0.140 -> 0.137; 1,200 instead of 2,000 gave cold 0.074, warm 0.143.
+        extra = queries[self.tree_queries:self.tree_queries + self.cold_tree_queries]
+        if len(extra):
+            hidden = (graph, _without_edges_of(table, graph, extra))
+            more = self._shortlist_rows(table, hidden, pool, extra, np.ones(len(extra), bool), rng)
+            X, y, groups = np.vstack([X, more[0]]), np.r_[y, more[1]], np.r_[groups, more[2]]
         if self.two_sided and self.objective == "binary":
             # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
             X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
@@ -275,8 +286,8 @@ class PartnerRanker:
     def _params(self) -> dict:
         params = {name: getattr(self, name) for name in ("objective", "two_sided", "n_estimators", "learning_rate",
                                                          "num_leaves", "min_child_samples", "max_queries",
-                                                         "tree_queries", "shortlist", "cold_share", "random_state",
-                                                         "n_jobs")}
+                                                         "tree_queries", "cold_tree_queries", "shortlist",
+                                                         "cold_share", "random_state", "n_jobs")}
         params["negatives"] = self.negatives.__dict__
         return params
 
