@@ -284,8 +284,8 @@ Two stages, fitted in turn on up to {params['max_queries']:,} query cities, {par
    highest (`shortlisted`: the candidates the trees re-rank in service) and a few random ones. Trees fitted on the
    sampled negatives instead were no better than the prefilter (seed 0: warm recall@10 0.120 against its 0.123).
    The next {params['cold_tree_queries']:,} queries feed the trees too, made cold: more rows of cities seeking a \
-first partner (seeds 0-2,
-   300 queries: cold recall@10 0.071 -> 0.075, warm 0.142 -> 0.149, cold MRR 0.140 -> 0.137).
+first partner (seeds 0-4,
+   300 queries: cold recall@10 0.068 -> 0.072, up or level on every seed; warm 0.138 -> 0.142; cold MRR 0.137 -> 0.133).
    Objective chosen by measurement over LambdaRank, whose scores are comparable only within a query, which breaks
    the B -> A half of a two-sided score. Every row is also used swapped (B -> A).
 

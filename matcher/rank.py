@@ -84,9 +84,10 @@ class PartnerRanker:
         X, y, groups = self._shortlist_rows(table, graphs, pool, queries[:self.tree_queries],
                                             cold[:self.tree_queries], rng)
         # Cold rows are scarce among those (30%), and a cold query's rows carry no graph signal from its side: more
-        # of them teach the trees to rank for cities seeking a first partner. Measured on seeds 0-2, 300 queries:
-        # cold recall@10 0.071 -> 0.075, warm 0.142 -> 0.149 (19% of warm targets belong to a query left without
-        # partners), cold MRR 0.140 -> 0.137; 1,200 instead of 2,000 gave cold 0.074, warm 0.143.
+        # of them teach the trees to rank for cities seeking a first partner. Measured on seeds 0-4, 300 queries:
+        # cold recall@10 0.068 -> 0.072 (up or level on every seed), warm 0.138 -> 0.142 (19% of warm targets belong
+        # to a query left without partners), cold MRR 0.137 -> 0.133. On seeds 0-2: 1,200 queries instead of 2,000
+        # gave cold 0.074 against 0.075; 4,000 (of 6,000) was worse on cold.
         extra = queries[self.tree_queries:self.tree_queries + self.cold_tree_queries]
         if len(extra):
             hidden = (graph, _without_edges_of(table, graph, extra))
