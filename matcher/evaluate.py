@@ -115,9 +115,11 @@ def evaluate_split(table: CityTable, split: Split, ranker: PartnerRanker, rng,
         rank = np.empty(len(positions), int)
         rank[order] = np.arange(len(positions))
         for t in split.targets[q]:
+            if not mask[t]:
+                targets.append(("outside the pool", len(positions)))
+                continue
             i = positions.searchsorted(t)
-            path = _path(features[i], component[q] == component[t]) if mask[t] else "outside the pool"
-            targets.append((path, rank[i] if mask[t] else len(positions)))
+            targets.append((_path(features[i], component[q] == component[t]), rank[i]))
         for name, scores in _baselines(table, graph, query, q, positions, features, rng).items():
             results[name].append(metrics(_ranked(scores, rng), relevant))
     report = {name: {m: float(np.mean([r[m] for r in rows])) for m in METRICS} for name, rows in results.items()}
@@ -323,9 +325,8 @@ Run time: {seconds / 60:.0f} min.
 of them in the top 10.
   Apart from the extra cold rows (Training), every change to the second stage measured so far (stacking, bagging,
   other training rows, a second linear model, larger or smaller trees, twice the queries) left recall@10 within the
-  noise. Random walks of four and five
-  steps over the training graph rank none of the warm targets four or five partnerships away in their top 10
-  (seed 0, 38 targets).
+  noise. Random walks of four and five steps over the training graph rank none of the warm targets four or five
+  partnerships away in their top 10 (seed 0, 38 targets).
 - The curated profiles cover 1,341 cities; elsewhere industry, theme and diaspora features are missing and the text
   embedding sees a description generated from structured fields.
 - Country-level migration stands in for city-level diaspora.

@@ -91,8 +91,9 @@ class PartnerRanker:
         extra = queries[self.tree_queries:self.tree_queries + self.cold_tree_queries]
         if len(extra):
             hidden = (graph, _without_edges_of(table, graph, extra))
-            more = self._shortlist_rows(table, hidden, pool, extra, np.ones(len(extra), bool), rng)
-            X, y, groups = np.vstack([X, more[0]]), np.r_[y, more[1]], np.r_[groups, more[2]]
+            X_cold, y_cold, groups_cold = self._shortlist_rows(table, hidden, pool, extra, np.ones(len(extra), bool),
+                                                               rng)
+            X, y, groups = np.vstack([X, X_cold]), np.r_[y, y_cold], np.r_[groups, groups_cold]
         if self.two_sided and self.objective == "binary":
             # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
             X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
