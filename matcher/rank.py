@@ -21,12 +21,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import BallTree
 
 from matcher import __version__
-from matcher.features import COLUMN, FEATURES, SWAP, Graph, Query, pair_features, swap_sides
+from matcher.features import COLUMN, FEATURES, SWAP, Graph, pair_features, swap_sides
 from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
 from matcher.trees import FlatTrees
 
 ARTEFACT_FORMAT = 5
+COLD_BATCH = 250  # training queries whose cold ones share one graph without their edges
 PREFILTER_SAMPLE = 100_000  # training rows each of the prefilter's logistic regressions is fitted on
 DEGREE_A = COLUMN["degree_a"]  # log1p of A's number of partners
 
@@ -48,8 +49,8 @@ class Negatives:
 class PartnerRanker:
     def __init__(self, objective: str = "binary", two_sided: bool = True,
                  n_estimators: int = 200, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 100, max_queries: int = 4000, tree_queries: int = 2000,
-                 cold_tree_queries: int = 2000, shortlist: int = 150, cold_share: float = 0.3,
+                 min_child_samples: int = 100, max_queries: int = 6000, tree_queries: int = 2000,
+                 cold_tree_queries: int = 4000, shortlist: int = 150, cold_share: float = 0.3,
                  negatives: Negatives | None = None, random_state: int = 0, n_jobs: int = 1):
         self.objective = objective
         self.two_sided = two_sided
@@ -78,22 +79,14 @@ class PartnerRanker:
         if len(queries) > self.max_queries:
             queries = rng.choice(queries, self.max_queries, replace=False)
         cold = rng.random(len(queries)) < self.cold_share
-        graphs = (graph, _without_edges_of(table, graph, queries[cold]) if cold.any() else graph)
-        X, y = self._sampled_rows(table, graphs, pool, queries, cold, rng)
+        X, y, _ = self._rows(self._sampled_rows, table, graph, pool, queries, cold, rng)
         self._fit_prefilter(X, y)
-        X, y, groups = self._shortlist_rows(table, graphs, pool, queries[:self.tree_queries],
-                                            cold[:self.tree_queries], rng)
-        # Cold rows are scarce among those (30%), and a cold query's rows carry no graph signal from its side: more
-        # of them teach the trees to rank for cities seeking a first partner. Measured on seeds 0-4, 300 queries:
-        # cold recall@10 0.068 -> 0.072 (up or level on every seed), warm 0.138 -> 0.142 (19% of warm targets belong
-        # to a query left without partners), cold MRR 0.137 -> 0.133. On seeds 0-2: 1,200 queries instead of 2,000
-        # gave cold 0.074 against 0.075; 4,000 (of 6,000) was worse on cold.
-        extra = queries[self.tree_queries:self.tree_queries + self.cold_tree_queries]
-        if len(extra):
-            hidden = (graph, _without_edges_of(table, graph, extra))
-            X_cold, y_cold, groups_cold = self._shortlist_rows(table, hidden, pool, extra, np.ones(len(extra), bool),
-                                                               rng)
-            X, y, groups = np.vstack([X, X_cold]), np.r_[y, y_cold], np.r_[groups, groups_cold]
+        # Cold rows are scarce among the first `tree_queries` (30%), and a cold query's rows carry no graph signal
+        # from its side: the next `cold_tree_queries`, all made cold, teach the trees to rank for cities seeking a
+        # first partner (measured in `models/MODEL_CARD.md`).
+        queries, head = queries[:self.tree_queries + self.cold_tree_queries], cold[:self.tree_queries]
+        cold = np.r_[head, np.ones(len(queries) - len(head), bool)]
+        X, y, groups = self._rows(self._shortlist_rows, table, graph, pool, queries, cold, rng)
         if self.two_sided and self.objective == "binary":
             # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
             X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
@@ -109,6 +102,20 @@ class PartnerRanker:
         self.training_rows_ = int(len(y))
         self.training_queries_ = int(len(groups))
         return self
+
+    @staticmethod
+    def _rows(rows_of_batch, table: CityTable, graph: Graph, pool: np.ndarray, queries: np.ndarray, cold: np.ndarray,
+              rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """Training rows of `queries` (`rows_of_batch`: `_sampled_rows` or `_shortlist_rows`), in batches whose cold
+        queries are hidden together in a graph of their own. A candidate hidden along with a query loses its
+        partners too: small batches keep the graph the candidates are described by close to the one they meet in
+        service (measured in `models/MODEL_CARD.md`)."""
+        parts = []
+        for start in range(0, len(queries), COLD_BATCH):
+            batch, batch_cold = queries[start:start + COLD_BATCH], cold[start:start + COLD_BATCH]
+            graphs = TrainingGraphs.hiding(table, graph, batch[batch_cold])
+            parts.append(rows_of_batch(table, graphs, pool, batch, batch_cold, rng))
+        return tuple(np.concatenate(arrays) for arrays in zip(*parts))
 
     def _fit_prefilter(self, X: np.ndarray, y: np.ndarray) -> None:
         with warnings.catch_warnings():
@@ -143,17 +150,17 @@ class PartnerRanker:
         z[np.isnan(z)] = 0
         return z
 
-    def _sampled_rows(self, table: CityTable, graphs: tuple[Graph, Graph], pool: np.ndarray, queries: np.ndarray,
-                      cold: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """The prefilter's rows: per query city its partners (positives) and sampled hard negatives. `graphs`: the
-        training graph, and the one without the cold queries' edges."""
+    def _sampled_rows(self, table: CityTable, graphs: TrainingGraphs, pool: np.ndarray, queries: np.ndarray,
+                      cold: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The prefilter's rows: per query city its partners (positives) and sampled hard negatives; and each
+        query's number of rows."""
         side = table.side
         tree = BallTree(np.radians(np.c_[side.lat[pool], side.lon[pool]]), metric="haversine")
-        popularity = graphs[0].degree[pool] + 1.0
+        popularity = graphs.full.degree[pool] + 1.0
         popularity /= popularity.sum()
         by_country = {c: pool[side.country[pool] == c] for c in np.unique(side.country[pool])}
         n = self.negatives
-        rows, labels = [], []
+        rows, labels, groups = [], [], []
         for start in range(0, len(queries), 512):
             batch, batch_cold = queries[start:start + 512], cold[start:start + 512]
             similar = np.argpartition(-(side.embedding[batch] @ side.embedding[pool].T), min(100, len(pool)) - 1,
@@ -161,7 +168,7 @@ class PartnerRanker:
             nearest = tree.query(np.radians(np.c_[side.lat[batch], side.lon[batch]]), k=60,
                                  return_distance=False)
             for q, is_cold, near, alike in zip(batch, batch_cold, nearest, similar):
-                partners = graphs[0].neighbours(q)
+                partners = graphs.full.neighbours(q)
                 partner_countries = np.unique(side.country[partners])
                 picks = [rng.choice(pool, n.random), rng.choice(pool, n.popular, p=popularity),
                          rng.choice(pool[near], n.nearby), rng.choice(pool[alike], n.similar_text),
@@ -169,14 +176,13 @@ class PartnerRanker:
                 for country in rng.choice(partner_countries, n.partner_country):
                     picks.append(rng.choice(by_country.get(country, pool), 1))
                 negatives = np.setdiff1d(np.concatenate(picks), np.r_[partners, q])
-                source = graphs[int(is_cold)]
-                features, is_positive = self._rows_of(table, source, table.query(q, source), partners, negatives,
-                                                      is_cold)
+                features, is_positive = self._rows_of(table, graphs, q, partners, negatives, is_cold)
                 rows.append(features)
                 labels.append(is_positive.astype(int))
-        return np.vstack(rows), np.concatenate(labels)
+                groups.append(len(is_positive))
+        return np.vstack(rows), np.concatenate(labels), np.array(groups)
 
-    def _shortlist_rows(self, table: CityTable, graphs: tuple[Graph, Graph], pool: np.ndarray, queries: np.ndarray,
+    def _shortlist_rows(self, table: CityTable, graphs: TrainingGraphs, pool: np.ndarray, queries: np.ndarray,
                         cold: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The trees' rows: per query city its partners, the non-partners the fitted prefilter scores highest (the
         shortlist the trees re-rank in service, drawn the way `Recommender.rank` draws it) and a few random ones.
@@ -185,33 +191,36 @@ class PartnerRanker:
         re-rank (warm recall@10 0.120 against its 0.123; cold 0.060 against 0.052, MRR 0.113); fitted on its
         shortlists, they add to it (warm 0.129, cold 0.066, MRR 0.125). 300 trees of 31 leaves, or 4,000 queries,
         gave the same within the noise at up to twice the cost."""
-        scorers = [CatalogueScorer(table, g, self) for g in graphs]
+        scorers = {is_cold: CatalogueScorer(table, graphs.of(is_cold), self) for is_cold in (False, True)}
         eligible = np.zeros(len(table.side.log_pop), bool)
         rows, labels, groups = [], [], []
         for q, is_cold in zip(queries, cold):
-            partners = graphs[0].neighbours(q)
-            query = table.query(q, graphs[int(is_cold)])
+            partners = graphs.full.neighbours(q)
             eligible[pool] = True
             eligible[np.r_[partners, q]] = False
             candidates = np.flatnonzero(eligible)
-            cheap = scorers[int(is_cold)].shortlist_scores(query, candidates)
+            cheap = scorers[bool(is_cold)].shortlist_scores(table.query(q, graphs.of(is_cold)), candidates)
             shortlisted = candidates[top_indices(cheap, self.negatives.shortlisted)]
             negatives = np.union1d(shortlisted, rng.choice(candidates, self.negatives.random_for_trees))
-            features, is_positive = self._rows_of(table, graphs[int(is_cold)], query, partners, negatives, is_cold)
+            features, is_positive = self._rows_of(table, graphs, q, partners, negatives, is_cold)
             rows.append(features)
             labels.append(is_positive.astype(int))
             groups.append(len(is_positive))
         return np.vstack(rows), np.concatenate(labels), np.array(groups)
 
     @staticmethod
-    def _rows_of(table: CityTable, graph: Graph, query: Query, partners: np.ndarray, negatives: np.ndarray,
+    def _rows_of(table: CityTable, graphs: TrainingGraphs, q: int, partners: np.ndarray, negatives: np.ndarray,
                  is_cold: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Features of the query city (in `graph`) with its partners and the negatives, and which rows are partners.
-        A warm query's partners have their own edge taken out of their features; a cold query's graph has none of
-        its edges."""
+        """Features of query city `q` with its partners and the negatives, and which rows are partners. A warm
+        query's partners have their own edge taken out of their features. A cold query is described by the graph
+        without its edges, and its rows leave out the candidates hidden with it: partner-less there, they would
+        look like no city in service (seeds 0-4, 300 queries: cold recall@10 0.072 -> 0.074, MRR 0.133 -> 0.139)."""
+        if is_cold:
+            partners, negatives = partners[~graphs.hidden[partners]], negatives[~graphs.hidden[negatives]]
+        graph = graphs.of(is_cold)
         candidates = np.r_[partners, negatives]
         is_positive = np.r_[np.ones(len(partners), bool), np.zeros(len(negatives), bool)]
-        features = pair_features(query, table.side, candidates, graph, table.countries,
+        features = pair_features(table.query(q, graph), table.side, candidates, graph, table.countries,
                                  None if is_cold else is_positive)
         return features, is_positive
 
@@ -307,7 +316,22 @@ def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-scores)
 
 
-def _without_edges_of(table: CityTable, graph: Graph, cities: np.ndarray) -> Graph:
-    coo = graph.adjacency.tocoo()
-    keep = (coo.row < coo.col) & ~np.isin(coo.row, cities) & ~np.isin(coo.col, cities)
-    return table.graph_of_positions(coo.row[keep], coo.col[keep])
+@dataclass
+class TrainingGraphs:
+    """The training graph, and the one cold queries are described by: without the edges of the `hidden` cities."""
+    full: Graph
+    cold: Graph
+    hidden: np.ndarray  # bool per catalogue position
+
+    @classmethod
+    def hiding(cls, table: CityTable, graph: Graph, cities: np.ndarray) -> "TrainingGraphs":
+        hidden = np.zeros(len(graph.degree), bool)
+        hidden[cities] = True
+        if not hidden.any():
+            return cls(graph, graph, hidden)
+        coo = graph.adjacency.tocoo()
+        keep = (coo.row < coo.col) & ~hidden[coo.row] & ~hidden[coo.col]
+        return cls(graph, table.graph_of_positions(coo.row[keep], coo.col[keep]), hidden)
+
+    def of(self, is_cold: bool) -> Graph:
+        return self.cold if is_cold else self.full

@@ -11,6 +11,7 @@ from matcher import explain
 from matcher.features import (FEATURES, pair_features, partner_chains, partner_distances, partner_size_gaps,
                                swap_sides)
 from matcher.geo import haversine_km
+from matcher.rank import TrainingGraphs
 from matcher.recommend import Filters
 
 COVENTRY, DRESDEN, PORTLAND, CHICAGO = 2652221, 2935022, 5746545, 4887398
@@ -329,3 +330,24 @@ def test_the_catalogue_scorer_equals_the_prefilter_on_features(engine, who):
     full = pair_features(query, table.side, positions, engine.graph, table.countries, similarity=similarity[positions])
     np.testing.assert_allclose(recommender.catalogue_scorer.scores(query, similarity)[positions],
                                engine.ranker.prefilter_scores(full), atol=1e-4)
+
+
+def test_a_cold_training_query_sees_no_edge_of_its_batch_and_no_candidate_hidden_with_it(engine):
+    """A query made cold is described by a graph without the edges of its batch's cold queries, and only by those:
+    a candidate hidden with it would look partner-less, unlike any city in service, so its rows leave it out."""
+    table, graph, ranker = engine.table, engine.graph, engine.ranker
+    a_all, b_all = _edges(graph)
+    query = np.argmax(graph.degree)
+    partners = graph.neighbours(query)
+    others = np.setdiff1d(np.flatnonzero(graph.degree > 0), np.r_[partners, query])[:20]  # non-partners with partners
+    cold_batch = np.r_[query, partners[0], others[0]]
+    graphs = TrainingGraphs.hiding(table, graph, cold_batch)
+    assert graphs.cold.degree[cold_batch].sum() == 0 and graphs.full is graph
+    touched = np.isin(a_all, cold_batch) | np.isin(b_all, cold_batch)
+    assert graphs.cold.adjacency.nnz == 2 * (~touched).sum()  # every other edge kept
+    features, is_positive = ranker._rows_of(table, graphs, query, partners, others, is_cold=True)
+    assert is_positive.sum() == len(partners) - 1  # the hidden partner is left out
+    assert len(features) == len(partners) - 1 + len(others) - 1  # and so is the hidden non-partner
+    assert (features[:, FEATURES.index("degree_a")] == 0).all()
+    warm, warm_positive = ranker._rows_of(table, graphs, query, partners, others, is_cold=False)
+    assert warm_positive.sum() == len(partners) and (warm[:, FEATURES.index("degree_a")] > 0).all()
