@@ -79,7 +79,7 @@ class PartnerRanker:
         if len(queries) > self.max_queries:
             queries = rng.choice(queries, self.max_queries, replace=False)
         cold = rng.random(len(queries)) < self.cold_share
-        X, y, _ = self._rows(self._sampled_rows, table, graph, pool, queries, cold, rng)
+        X, y = self._rows(self._sampled_rows, table, graph, pool, queries, cold, rng)
         self._fit_prefilter(X, y)
         # Cold rows are scarce among the first `tree_queries` (30%), and a cold query's rows carry no graph signal
         # from its side: the next `cold_tree_queries`, all made cold, teach the trees to rank for cities seeking a
@@ -151,16 +151,15 @@ class PartnerRanker:
         return z
 
     def _sampled_rows(self, table: CityTable, graphs: TrainingGraphs, pool: np.ndarray, queries: np.ndarray,
-                      cold: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The prefilter's rows: per query city its partners (positives) and sampled hard negatives; and each
-        query's number of rows."""
+                      cold: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The prefilter's rows: per query city its partners (positives) and sampled hard negatives."""
         side = table.side
         tree = BallTree(np.radians(np.c_[side.lat[pool], side.lon[pool]]), metric="haversine")
         popularity = graphs.full.degree[pool] + 1.0
         popularity /= popularity.sum()
         by_country = {c: pool[side.country[pool] == c] for c in np.unique(side.country[pool])}
         n = self.negatives
-        rows, labels, groups = [], [], []
+        rows, labels = [], []
         for start in range(0, len(queries), 512):
             batch, batch_cold = queries[start:start + 512], cold[start:start + 512]
             similar = np.argpartition(-(side.embedding[batch] @ side.embedding[pool].T), min(100, len(pool)) - 1,
@@ -179,8 +178,7 @@ class PartnerRanker:
                 features, is_positive = self._rows_of(table, graphs, q, partners, negatives, is_cold)
                 rows.append(features)
                 labels.append(is_positive.astype(int))
-                groups.append(len(is_positive))
-        return np.vstack(rows), np.concatenate(labels), np.array(groups)
+        return np.vstack(rows), np.concatenate(labels)
 
     def _shortlist_rows(self, table: CityTable, graphs: TrainingGraphs, pool: np.ndarray, queries: np.ndarray,
                         cold: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
