@@ -1,5 +1,6 @@
 """The matching engine: leakage, two-sided scores, filters, explanations, the batch contract."""
 
+import copy
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ from matcher import explain
 from matcher.features import (FEATURES, pair_features, partner_chains, partner_distances, partner_size_gaps,
                                swap_sides)
 from matcher.geo import haversine_km
+from matcher.prefilter import CatalogueScorer
 from matcher.rank import TrainingGraphs
 from matcher.recommend import Filters
 
@@ -351,3 +353,32 @@ def test_a_cold_training_query_sees_no_edge_of_its_batch_and_no_candidate_hidden
     assert (features[:, FEATURES.index("degree_a")] == 0).all()
     warm, warm_positive = ranker._rows_of(table, graphs, query, partners, others, is_cold=False)
     assert warm_positive.sum() == len(partners) and (warm[:, FEATURES.index("degree_a")] > 0).all()
+
+
+def test_the_trees_learn_only_from_partners_the_prefilter_could_shortlist(engine):
+    """A partner the prefilter ranks below `partner_reach` non-partners is never shortlisted in service: its row is
+    left out of the trees' training rows, and every other partner's row is kept (a query made cold, whose partners
+    the prefilter ranks among the non-partners)."""
+    table, graph = engine.table, engine.graph
+    query = np.argmax(graph.degree)
+    partners = graph.neighbours(query)
+    pool = np.flatnonzero(engine.recommender.pool)
+    ranker = copy.copy(engine.ranker)
+    graphs = TrainingGraphs.hiding(table, graph, np.array([query]))
+
+    def positive_rows(reach):
+        ranker.partner_reach = reach
+        X, y, groups = ranker._shortlist_rows(table, graphs, pool, np.array([query]), np.array([True]),
+                                              np.random.default_rng(0))
+        assert groups.tolist() == [len(y)]
+        return X[y == 1]
+
+    everything = positive_rows(len(pool))
+    assert len(everything) == len(partners)
+    partner_scores = ranker.prefilter_scores(everything)
+    candidates = np.setdiff1d(pool, np.r_[partners, query])
+    scores = CatalogueScorer(table, graphs.cold, ranker).shortlist_scores(table.query(query, graphs.cold), candidates)
+    reach = int((scores > np.median(partner_scores)).sum()) + 1  # about half the partners within reach
+    kept = partner_scores >= np.sort(scores)[-reach]
+    assert 0 < kept.sum() < len(partners)
+    np.testing.assert_array_equal(positive_rows(reach), everything[kept])
