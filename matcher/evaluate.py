@@ -335,10 +335,10 @@ Run time: {seconds / 60:.0f} min.
   component of the training graph, where no graph feature can reach. Place, size, language, diaspora and country
   ties alone rank {_percent(paths['a longer path']['found@10'])} and {_percent(paths['not connected']['found@10'])} \
 of them in the top 10.
-  Apart from the cold training rows (Training), every change to the second stage measured so far (stacking, bagging,
-  other training rows, a second linear model, larger or smaller trees, twice the queries) left recall@10 within the
-  noise. Random walks of four and five steps over the training graph rank none of the warm targets four or five
-  partnerships away in their top 10 (seed 0, 38 targets).
+  Apart from the cold training rows and the partners out of the prefilter's reach (Training), every change to the
+  second stage measured so far (stacking, bagging, other negatives, a second linear model, larger or smaller trees,
+  twice the queries) left recall@10 within the noise. Random walks of four and five steps over the training graph
+  rank none of the warm targets four or five partnerships away in their top 10 (seed 0, 38 targets).
 - The curated profiles cover 1,341 cities; elsewhere industry, theme and diaspora features are missing and the text
   embedding sees a description generated from structured fields.
 - Country-level migration stands in for city-level diaspora.
