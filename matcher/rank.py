@@ -193,8 +193,9 @@ class PartnerRanker:
 
         A partner the prefilter ranks below `partner_reach` non-partners is left out: service never shortlists it, and
         the trees learnt from such partners what the shortlist does not hold. 38% of them have no other partner (10% of
-        those kept), so the trees scored a partner-less city in a cold shortlist far too high: 4.0% on average, where
-        0.27% of them were targets (seeds 0-4, 300 queries). Measured in `models/MODEL_CARD.md`."""
+        those kept, in one fit on seed 0's cold split), so the trees scored a partner-less city in a cold shortlist far
+        too high: 4.0% on average, where 0.27% of them were targets (seeds 0-4, 300 queries). Measured in
+        `models/MODEL_CARD.md`."""
         scorers = {is_cold: CatalogueScorer(table, graphs.of(is_cold), self) for is_cold in (False, True)}
         eligible = np.zeros(len(table.side.log_pop), bool)
         rows, labels, groups = [], [], []
