@@ -294,8 +294,8 @@ shortlist 4.0% on average where 0.27% were targets. Seeds 0-4, 300 queries, reca
 2. The trees (LightGBM, objective `{params['objective']}`, {params['n_estimators']} trees, learning rate
    {params['learning_rate']}, {params['num_leaves']} leaves, at least {params['min_child_samples']} rows a leaf) learn
    from the first {params['tree_queries']:,} queries: their partners within the prefilter's reach (ranked by it
-   above its {params['partner_reach']:,}th best non-partner), the non-partners the fitted prefilter scores highest
-   (`shortlisted`: the candidates the trees re-rank in service) and a few random ones. Trees fitted on the sampled
+   above its {params['partner_reach']:,}th best non-partner), the {params['shortlist']} non-partners the fitted prefilter
+   scores highest (the shortlist the trees re-rank in service) and a few random ones. Trees fitted on the sampled
    negatives instead were no better than the prefilter (seed 0: warm recall@10 0.120 against its 0.123).
    The next {params['cold_tree_queries']:,} queries feed the trees too, made cold: more rows of cities seeking a first
    partner (2,000 of them, seeds 0-4, 300 queries: cold recall@10 0.068 -> 0.072, up or level on every seed; warm

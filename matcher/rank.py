@@ -26,7 +26,7 @@ from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
 from matcher.trees import FlatTrees
 
-ARTEFACT_FORMAT = 5
+ARTEFACT_FORMAT = 6
 COLD_BATCH = 250  # training queries whose cold ones share one graph without their edges
 PREFILTER_SAMPLE = 100_000  # training rows each of the prefilter's logistic regressions is fitted on
 DEGREE_A = COLUMN["degree_a"]  # log1p of A's number of partners
@@ -35,14 +35,13 @@ DEGREE_A = COLUMN["degree_a"]  # log1p of A's number of partners
 @dataclass
 class Negatives:
     """How many negatives of each kind a training query gets. The prefilter learns from the first six kinds; the
-    trees from the prefilter's best-scored non-partners (`shortlisted`) and a few random ones."""
+    trees from the prefilter's shortlist (`PartnerRanker.shortlist`) and a few random ones."""
     random: int = 100
     popular: int = 6
     nearby: int = 6
     same_country: int = 6
     partner_country: int = 8
     similar_text: int = 6
-    shortlisted: int = 150
     random_for_trees: int = 30
 
 
@@ -206,7 +205,7 @@ class PartnerRanker:
             candidates = np.flatnonzero(eligible)
             cheap = scorers[bool(is_cold)].shortlist_scores(table.query(q, graphs.of(is_cold)), candidates)
             best = top_indices(cheap, self.partner_reach)
-            negatives = np.union1d(candidates[best[:self.negatives.shortlisted]],
+            negatives = np.union1d(candidates[best[:self.shortlist]],
                                    rng.choice(candidates, self.negatives.random_for_trees))
             features, is_positive = self._rows_of(table, graphs, q, partners, negatives, is_cold)
             keep = ~is_positive | (self.prefilter_scores(features) >= cheap[best[-1]])
