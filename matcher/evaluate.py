@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
-from matcher.catalog import UNLISTED_DISTRICT_KM
 from matcher.features import COLUMN, FEATURES, pair_features
 from matcher.geo import haversine_km
 from matcher.rank import COLD_BATCH, PartnerRanker
@@ -295,9 +294,9 @@ shortlist 4.0% on average where 0.27% were targets. Seeds 0-4, 300 queries, reca
 2. The trees (LightGBM, objective `{params['objective']}`, {params['n_estimators']} trees, learning rate
    {params['learning_rate']}, {params['num_leaves']} leaves, at least {params['min_child_samples']} rows a leaf) learn
    from the first {params['tree_queries']:,} queries: their partners within the prefilter's reach (ranked by it
-   above its {params['partner_reach']:,}th best non-partner), the {params['shortlist']} non-partners the fitted prefilter
-   scores highest (the shortlist the trees re-rank in service) and a few random ones. Trees fitted on the sampled
-   negatives instead were no better than the prefilter (seed 0: warm recall@10 0.120 against its 0.123).
+   above its {params['partner_reach']:,}th best non-partner), the {params['shortlist']} non-partners the fitted
+   prefilter scores highest (the shortlist the trees re-rank in service) and a few random ones. Trees fitted on the
+   sampled negatives instead were no better than the prefilter (seed 0: warm recall@10 0.120 against its 0.123).
    The next {params['cold_tree_queries']:,} queries feed the trees too, made cold: more rows of cities seeking a first
    partner (2,000 of them, seeds 0-4, 300 queries: cold recall@10 0.068 -> 0.072, up or level on every seed; warm
    0.138 -> 0.142).
@@ -312,9 +311,9 @@ Feature importance (gain): {top}.
 ## Evaluation
 Protocols: warm (10% of link-table pairs held out, both directions together) and cold (every pair of 400 random
 cities with >= 3 partners held out). Graph, negatives and graph features come from the training pairs only. Candidate
-pool: gazetteer cities >= 15,000 that are not districts (GeoNames' PPLX, and places its dump no longer lists within
-{UNLISTED_DISTRICT_KM:.0f} km of a larger one), curated cities, and cities with training partners (a place known only through a held-out pair
-is not offered: that would leak). Recall is over the targets in the pool; a
+pool: gazetteer cities >= 15,000 that are not districts (GeoNames' PPLX, and places its dump no longer lists lying near
+a larger one: 5 km for 100,000 people, up to 25 km), curated cities, and cities with training partners (a place known
+only through a held-out pair is not offered: that would leak). Recall is over the targets in the pool; a
 query whose targets are all outside it counts as a miss ({outside['warm']:.0%} of warm and \
 {outside['cold']:.0%} of cold targets are outside).
 Metrics per query city, averaged; known partners excluded.
