@@ -16,7 +16,7 @@ from matcher.sources.profiles import Profile
 from matcher.text import fold
 
 _ADMIN_SEATS = {"PPLA", "PPLA2", "PPLA3", "PPLA4", "PPLG"}
-UNLISTED_DISTRICT_KM = 5.0  # how near a larger place a place GeoNames no longer lists is taken for its district
+DUMP_MIN_POPULATION = 15_000  # GeoNames' cities15000 dump lists every place this size or larger
 
 
 def _local_places(link_places: pd.DataFrame, profiles: list[Profile]) -> pd.DataFrame:
@@ -80,20 +80,28 @@ def _place_kinds(cities: pd.DataFrame, codes: pd.DataFrame, countries: pd.DataFr
     return cities
 
 
+def district_radius_km(population: np.ndarray) -> np.ndarray:
+    """How far from a city's point its districts may lie: 5 km for 100,000 people, growing with the square root of
+    the population (an area), at most 25 km."""
+    return np.clip(5.0 * np.sqrt(population / 100_000), 5.0, 25.0)
+
+
 def _unlisted_districts(cities: pd.DataFrame) -> pd.Series:
-    """Gazetteer places that GeoNames' dump no longer lists (so without a feature code) lying within
-    `UNLISTED_DISTRICT_KM` of a larger place it does list. 357 of the 373 the reference build finds have no partner;
-    nearly all are districts (Pest, Paris 05 Panthéon, Brno střed, Tallinn's Kristiine), which would otherwise be
-    offered as cities."""
+    """Gazetteer places of `DUMP_MIN_POPULATION` or more that GeoNames' dump no longer lists (so without a feature
+    code), within `district_radius_km` of a larger place it does list. Of the 618 the reference build finds, 580 have
+    no partner; nearly all are city districts (Pest, Paris 05 Panthéon, Kyiv's Borshchahivka, Tallinn's Mustamäe),
+    which would otherwise be offered as cities."""
     listed = cities["feature_code"].notna().to_numpy()
-    unlisted = (cities["source"].eq("gazetteer") & ~listed).to_numpy()
+    population = cities["population"].to_numpy()
+    unlisted = (cities["source"].eq("gazetteer") & ~listed & (population >= DUMP_MIN_POPULATION)).to_numpy()
     out = pd.Series(False, index=cities.index)
     if not listed.any() or not unlisted.any():  # no dump: nothing to tell districts by
         return out
     points = np.radians(cities[["latitude", "longitude"]].to_numpy(float))
-    near = BallTree(points[listed], metric="haversine").query_radius(points[unlisted],
-                                                                     r=UNLISTED_DISTRICT_KM / EARTH_RADIUS_KM)
-    population = cities["population"].to_numpy()
-    larger = population[listed]
-    out.iloc[np.flatnonzero(unlisted)] = [bool((larger[rows] > p).any()) for rows, p in zip(near, population[unlisted])]
+    larger, radius = population[listed], district_radius_km(population[listed])
+    near, km = BallTree(points[listed], metric="haversine").query_radius(
+        points[unlisted], r=radius.max() / EARTH_RADIUS_KM, return_distance=True)
+    out.iloc[np.flatnonzero(unlisted)] = [
+        bool(((larger[rows] > own) & (distance * EARTH_RADIUS_KM <= radius[rows])).any())
+        for rows, distance, own in zip(near, km, population[unlisted])]
     return out
