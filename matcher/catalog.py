@@ -98,7 +98,8 @@ def _unlisted_districts(cities: pd.DataFrame) -> pd.Series:
     if not listed.any() or not unlisted.any():  # no dump: nothing to tell districts by
         return out
     points = np.radians(cities[["latitude", "longitude"]].to_numpy(float))
-    larger, radius = population[listed], district_radius_km(population[listed])
+    larger = population[listed]
+    radius = district_radius_km(larger)
     near, km = BallTree(points[listed], metric="haversine").query_radius(
         points[unlisted], r=radius.max() / EARTH_RADIUS_KM, return_distance=True)
     out.iloc[np.flatnonzero(unlisted)] = [
