@@ -82,6 +82,7 @@ def reasons(a: dict, b: dict, features: np.ndarray, contributions: np.ndarray, c
 
 
 NEARBY_PARTNER_KM = 150  # a partner farther away than this is not news to a planner
+ACTIVE_PARTNERS = 5  # fewer partners than this are common: not worth telling
 
 
 def _partner_nearby(a: dict, b: dict, ctx: dict) -> str | None:
@@ -135,10 +136,17 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
             return None
         return f"cities of {names[a['country']]} and {names[b['country']]} often twin ({links} known partnerships)"
     if concept == "partner_country":
-        count = int(round(np.expm1(value("partners_in_country_a"))))
-        if count < 1 or a["country"] == b["country"]:
+        if a["country"] == b["country"]:
             return None
-        return f"{a['name']} already has {count} partner{'s' if count > 1 else ''} in {names[b['country']]}"
+        # A's partners in B's country first; for a city seeking its first partner, B's in A's country
+        for city, other, side in ((a, b, "a"), (b, a, "b")):
+            if count := int(round(np.expm1(value(f"partners_in_country_{side}")))):
+                return f"{city['name']} already has {count} partner{'s' if count > 1 else ''} in " \
+                       f"{names[other['country']]}"
+        return None
+    if concept == "activity":  # B's readiness to twin; A's own is no reason to pick B
+        count = int(round(np.expm1(value("degree_b"))))
+        return f"{b['name']} is active in twinning ({count} partner cities)" if count >= ACTIVE_PARTNERS else None
     if concept == "partner_nearby":
         return _partner_nearby(a, b, ctx)
     if concept == "size":

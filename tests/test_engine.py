@@ -104,6 +104,26 @@ def test_a_nearby_partner_is_told_by_name():
     assert told[0] == "70 km from Coventry's partner Lübeck"
 
 
+def test_partners_in_the_other_country_and_activity_are_told():
+    """A city seeking its first partner has none in the candidate's country: the candidate's partners in its own
+    country are told instead, and a candidate's many partners are a reason of their own."""
+    a = {"name": "Keluang", "country": "MY", "population": 40_000}
+    b = {"name": "Shanghai", "country": "CN", "population": 24_900_000}
+    context = {"country_names": {"MY": "Malaysia", "CN": "China"}}
+    features, contributions = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    features[FEATURES.index("partners_in_country_b")] = np.log1p(3)
+    features[FEATURES.index("degree_b")] = np.log1p(45)
+    contributions[FEATURES.index("partners_in_country_b")] = 2.0
+    contributions[FEATURES.index("degree_b")] = 1.0
+    told = explain.reasons(a, b, features, contributions, context)
+    assert told[:2] == ["Shanghai already has 3 partners in Malaysia",
+                        "Shanghai is active in twinning (45 partner cities)"]
+    features[FEATURES.index("partners_in_country_a")] = np.log1p(1)
+    assert explain.reasons(a, b, features, contributions, context)[0] == "Keluang already has 1 partner in China"
+    features[FEATURES.index("degree_b")] = np.log1p(4)  # four partners: common, not told
+    assert not any("active" in reason for reason in explain.reasons(a, b, features, contributions, context))
+
+
 def test_a_partner_chain_is_told_by_name(engine):
     """The chain named for a candidate is a real one: A's partner X is twinned with Y, one of B's partners. It is
     told where the two share no partner."""
