@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_info, threadpool_limits
 from typer.testing import CliRunner
 
 from matcher.cli import app
@@ -13,7 +15,7 @@ from matcher.features import (FEATURES, pair_features, partner_chains, partner_d
                                swap_sides)
 from matcher.geo import haversine_km
 from matcher.prefilter import CatalogueScorer
-from matcher.rank import TrainingGraphs
+from matcher.rank import PartnerRanker, TrainingGraphs
 from matcher.recommend import Filters
 
 COVENTRY, DRESDEN, PORTLAND, CHICAGO = 2652221, 2935022, 5746545, 4887398
@@ -402,3 +404,26 @@ def test_the_trees_learn_only_from_partners_the_prefilter_could_shortlist(engine
     kept = partner_scores >= np.sort(scores)[-reach]
     assert 0 < kept.sum() < len(partners)
     np.testing.assert_array_equal(positive_rows(reach), everything[kept])
+
+
+def _blas_threads() -> set[int]:
+    return {library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"}
+
+
+def test_training_runs_blas_on_one_thread(engine, monkeypatch):
+    """BLAS sums in one order whatever the machine's thread settings, so one build always trains one ranker: the
+    prefilter's regressions are fitted on one BLAS thread even where the process runs BLAS on two."""
+    seen = []
+    fit = LogisticRegression.fit
+
+    def spy(model, *args, **kwargs):
+        seen.append(_blas_threads())
+        return fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert _blas_threads() == {2}
+        PartnerRanker(max_queries=40, tree_queries=20, cold_tree_queries=20, n_estimators=5, n_jobs=1).fit(
+            engine.table, engine.graph, np.flatnonzero(engine.recommender.pool))
+        assert _blas_threads() == {2}  # the process's setting is given back
+    assert seen == [{1}, {1}]  # the two sets of prefilter weights
