@@ -69,6 +69,7 @@ class PartnerRanker:
         self.n_jobs = n_jobs
 
     # -- training -----------------------------------------------------------------------------------
+    @threadpool_limits.wrap(limits=1, user_api="blas")
     def fit(self, table: CityTable, graph: Graph, pool: np.ndarray) -> "PartnerRanker":
         """Learn from the partnerships in `graph`; negatives are drawn from the catalogue positions in `pool`.
 
@@ -79,35 +80,34 @@ class PartnerRanker:
         BLAS runs on one thread throughout: its sums then come in one order, and a build trains the same ranker
         whatever the machine's thread settings (with two BLAS threads, the prefilter's weights, and so every tree,
         came out different)."""
-        with threadpool_limits(limits=1, user_api="blas"):
-            rng = np.random.default_rng(self.random_state)
-            queries = np.flatnonzero(graph.degree > 0)
-            if len(queries) > self.max_queries:
-                queries = rng.choice(queries, self.max_queries, replace=False)
-            cold = rng.random(len(queries)) < self.cold_share
-            X, y = self._rows(self._sampled_rows, table, graph, pool, queries, cold, rng)
-            self._fit_prefilter(X, y)
-            # Cold rows are scarce among the first `tree_queries` (30%), and a cold query's rows carry no graph signal
-            # from its side: the next `cold_tree_queries`, all made cold, teach the trees to rank for cities seeking a
-            # first partner (measured in `models/MODEL_CARD.md`).
-            queries, head = queries[:self.tree_queries + self.cold_tree_queries], cold[:self.tree_queries]
-            cold = np.r_[head, np.ones(len(queries) - len(head), bool)]
-            X, y, groups = self._rows(self._shortlist_rows, table, graph, pool, queries, cold, rng)
-            if self.two_sided and self.objective == "binary":
-                # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
-                X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
-            settings = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, subsample=0.8,
-                            subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
-                            n_jobs=self.n_jobs, verbose=-1)
-            if self.objective == "lambdarank":
-                self.booster_ = lgb.LGBMRanker(objective="lambdarank", **settings).fit(X, y, group=groups).booster_
-            else:  # scores comparable across queries, which the B -> A half of a two-sided score needs
-                self.booster_ = lgb.LGBMClassifier(objective="binary", **settings).fit(X, y).booster_
-            self.trees_ = FlatTrees(self.booster_)
-            self.training_rows_ = int(len(y))
-            self.training_queries_ = int(len(groups))
-            return self
+        rng = np.random.default_rng(self.random_state)
+        queries = np.flatnonzero(graph.degree > 0)
+        if len(queries) > self.max_queries:
+            queries = rng.choice(queries, self.max_queries, replace=False)
+        cold = rng.random(len(queries)) < self.cold_share
+        X, y = self._rows(self._sampled_rows, table, graph, pool, queries, cold, rng)
+        self._fit_prefilter(X, y)
+        # Cold rows are scarce among the first `tree_queries` (30%), and a cold query's rows carry no graph signal
+        # from its side: the next `cold_tree_queries`, all made cold, teach the trees to rank for cities seeking a
+        # first partner (measured in `models/MODEL_CARD.md`).
+        queries, head = queries[:self.tree_queries + self.cold_tree_queries], cold[:self.tree_queries]
+        cold = np.r_[head, np.ones(len(queries) - len(head), bool)]
+        X, y, groups = self._rows(self._shortlist_rows, table, graph, pool, queries, cold, rng)
+        if self.two_sided and self.objective == "binary":
+            # Both orientations of every row: the B -> A half of a two-sided score then sees what it learnt.
+            X, y = np.vstack([X, swap_sides(X)]), np.r_[y, y]
+        settings = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                        num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, subsample=0.8,
+                        subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
+                        n_jobs=self.n_jobs, verbose=-1)
+        if self.objective == "lambdarank":
+            self.booster_ = lgb.LGBMRanker(objective="lambdarank", **settings).fit(X, y, group=groups).booster_
+        else:  # scores comparable across queries, which the B -> A half of a two-sided score needs
+            self.booster_ = lgb.LGBMClassifier(objective="binary", **settings).fit(X, y).booster_
+        self.trees_ = FlatTrees(self.booster_)
+        self.training_rows_ = int(len(y))
+        self.training_queries_ = int(len(groups))
+        return self
 
     @staticmethod
     def _rows(rows_of_batch, table: CityTable, graph: Graph, pool: np.ndarray, queries: np.ndarray, cold: np.ndarray,
