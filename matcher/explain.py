@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.citytext import climate_words
-from matcher.features import COLUMN, FEATURES
+from matcher.features import COLUMN, FEATURES, INCOME_LEVELS
 from matcher.sources.profiles import vocabulary
 
 # Features that tell one story together.
@@ -83,6 +83,8 @@ def reasons(a: dict, b: dict, features: np.ndarray, contributions: np.ndarray, c
 
 NEARBY_PARTNER_KM = 150  # a partner farther away than this is not news to a planner
 ACTIVE_PARTNERS = 5  # fewer partners than this are common: not worth telling
+INCOME_WORDS = {level: group.lower().replace(" income", "-income").replace(" ", "-")
+                for group, level in INCOME_LEVELS.items()}  # 2 -> 'upper-middle-income'
 
 
 def _partner_nearby(a: dict, b: dict, ctx: dict) -> str | None:
@@ -149,6 +151,11 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         return f"{b['name']} is active in twinning ({count} partner cities)" if count >= ACTIVE_PARTNERS else None
     if concept == "partner_nearby":
         return _partner_nearby(a, b, ctx)
+    if concept == "development":  # told only where it is news: a shared income group across a border
+        level = value("income_a")
+        if a["country"] == b["country"] or np.isnan(level) or level != value("income_b"):
+            return None
+        return f"{names[a['country']]} and {names[b['country']]} are both {INCOME_WORDS[int(level)]} economies"
     if concept == "size":
         if not (a["population"] and b["population"]):
             return None  # a place known only from a link table: size unknown

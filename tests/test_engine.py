@@ -126,6 +126,26 @@ def test_partners_in_the_other_country_and_activity_are_told():
     assert not any("active" in reason for reason in explain.reasons(a, b, features, contributions, context))
 
 
+def test_a_shared_income_group_is_told_across_a_border_only():
+    """The development concept is told where it is news: two countries in one World Bank income group."""
+    a = {"name": "Nagaoka", "country": "JP", "population": 260_000}
+    b = {"name": "Fort Worth", "country": "US", "population": 920_000}
+    context = {"country_names": {"JP": "Japan", "US": "United States", "CN": "China"}}
+    features, contributions = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    features[FEATURES.index("income_a")] = features[FEATURES.index("income_b")] = 3
+    contributions[FEATURES.index("income_b")] = 1.0
+    told = explain.reasons(a, b, features, contributions, context)
+    assert told[0] == "Japan and United States are both high-income economies"
+    features[FEATURES.index("income_a")] = 2  # different groups: nothing to tell
+    assert not any("economies" in reason for reason in explain.reasons(a, b, features, contributions, context))
+    features[FEATURES.index("income_a")] = np.nan  # group unknown
+    assert not any("economies" in reason for reason in explain.reasons(a, b, features, contributions, context))
+    features[FEATURES.index("income_a")] = 3
+    same_country = {**b, "country": "JP"}
+    assert not any("economies" in reason
+                   for reason in explain.reasons(a, same_country, features, contributions, context))
+
+
 def test_a_partner_chain_is_told_by_name(engine):
     """The chain named for a candidate is a real one: A's partner X is twinned with Y, one of B's partners. It is
     told where the two share no partner."""
