@@ -88,9 +88,12 @@ def district_radius_km(population: np.ndarray) -> np.ndarray:
 
 def _unlisted_districts(cities: pd.DataFrame) -> pd.Series:
     """Gazetteer places of `DUMP_MIN_POPULATION` or more that GeoNames' dump no longer lists (so without a feature
-    code), within `district_radius_km` of a larger place it does list. Of the 618 the reference build finds, 580 have
-    no partner; nearly all are city districts (Pest, Paris 05 Panthéon, Kyiv's Borshchahivka, Tallinn's Mustamäe),
-    which would otherwise be offered as cities."""
+    code), within `district_radius_km` of a larger place it does list in its country and admin-1 region (where both
+    are known). Of the 589 the reference build finds, 554 have no partner; nearly all are city districts (Pest, Paris
+    05 Panthéon, Kyiv's Borshchahivka, Tallinn's Mustamäe), which would otherwise be offered as cities. The region
+    keeps a metropolis' separate neighbours cities (Lanús and Avellaneda beside Buenos Aires, Muntinlupa beside
+    Taguig), and the country those across a border (Changbai facing Hyesan); it also lets go of two districts whose
+    county code differs from their city's (Szeged's Újszeged, Budapest's Naphegy)."""
     listed = cities["feature_code"].notna().to_numpy()
     population = cities["population"].to_numpy()
     unlisted = (cities["source"].eq("gazetteer") & ~listed & (population >= DUMP_MIN_POPULATION)).to_numpy()
@@ -98,11 +101,14 @@ def _unlisted_districts(cities: pd.DataFrame) -> pd.Series:
     if not listed.any() or not unlisted.any():  # no dump: nothing to tell districts by
         return out
     points = np.radians(cities[["latitude", "longitude"]].to_numpy(float))
-    larger = population[listed]
-    radius = district_radius_km(larger)
-    near, km = BallTree(points[listed], metric="haversine").query_radius(
-        points[unlisted], r=radius.max() / EARTH_RADIUS_KM, return_distance=True)
-    out.iloc[np.flatnonzero(unlisted)] = [
-        bool(((larger[rows] > own) & (distance * EARTH_RADIUS_KM <= radius[rows])).any())
-        for rows, distance, own in zip(near, km, population[unlisted])]
+    hosts, places = np.flatnonzero(listed), np.flatnonzero(unlisted)
+    near, km = BallTree(points[hosts], metric="haversine").query_radius(
+        points[places], r=district_radius_km(population[hosts]).max() / EARTH_RADIUS_KM, return_distance=True)
+    place, host = np.repeat(places, [len(rows) for rows in near]), hosts[np.concatenate(near)]
+    within = (np.concatenate(km) * EARTH_RADIUS_KM <= district_radius_km(population[host])) \
+        & (population[host] > population[place])
+    country, admin1 = cities["country"].to_numpy(), cities["admin1_code"].to_numpy()
+    region_known = (admin1[host] != "") & (admin1[place] != "")
+    same_region = (country[host] == country[place]) & (~region_known | (admin1[host] == admin1[place]))
+    out.iloc[np.unique(place[within & same_region])] = True
     return out

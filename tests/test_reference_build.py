@@ -49,9 +49,11 @@ def test_context_is_joined(reference):
     assert not districts[districts["partner_count"] == 0]["in_default_pool"].any()
     # Places of 15,000 or more that GeoNames' dump no longer lists: near a larger listed place a district, elsewhere a
     # city. A smaller place is missing from the dump for its size alone: Beit Sahour stays a town beside Bethlehem.
+    # A place in another admin-1 region or country than the larger one is a city of its own.
     unlisted_districts = {3046446: "Pest", 3054667: "Buda", 2988623: "Paris 05", 8435739: "Kristiine",
                           794965: "Mustamäe"}
-    still_cities = {128476: "Kashan", 2747720: "Schagen", 284304: "Beit Sahour", 3054643: "Budapest"}
+    still_cities = {128476: "Kashan", 2747720: "Schagen", 284304: "Beit Sahour", 3054643: "Budapest",
+                    3432135: "Lanús", 7535637: "Avellaneda", 1699076: "Muntinlupa", 2038185: "Changbai"}
     assert cities.loc[list(unlisted_districts), "is_district"].all()
     assert not cities.loc[list(still_cities), "is_district"].any()
 
