@@ -314,11 +314,10 @@ Feature importance (gain): {top}.
 Protocols: warm (10% of link-table pairs held out, both directions together) and cold (every pair of 400 random
 cities with >= 3 partners held out). Graph, negatives and graph features come from the training pairs only. Candidate
 pool: gazetteer cities >= 15,000 that are not districts (GeoNames' PPLX, and places its dump no longer lists lying near
-a larger one: {smallest:.0f} km for 100,000 people, up to {largest:.0f} km), curated cities, and cities with training \
-partners (a place known
-only through a held-out pair is not offered: that would leak). Recall is over the targets in the pool; a
-query whose targets are all outside it counts as a miss ({outside['warm']:.0%} of warm and \
-{outside['cold']:.0%} of cold targets are outside).
+a larger one of their admin-1 region: {smallest:.0f} km for 100,000 people, up to {largest:.0f} km), curated cities,
+and cities with training partners (a place known only through a held-out pair is not offered: that would leak).
+Recall is over the targets in the pool; a query whose targets are all outside it counts as a miss
+({outside['warm']:.0%} of warm and {outside['cold']:.0%} of cold targets are outside).
 Metrics per query city, averaged; known partners excluded.
 Shortlist recall (share of targets the shortlist keeps): warm {shortlist['warm']}, cold {shortlist['cold']}.
 Run time: {seconds / 60:.0f} min.
