@@ -91,9 +91,9 @@ def _unlisted_districts(cities: pd.DataFrame) -> pd.Series:
     code), within `district_radius_km` of a larger place it does list in its country and admin-1 region (where both
     are known). Of the 589 the reference build finds, 554 have no partner; nearly all are city districts (Pest, Paris
     05 Panthéon, Kyiv's Borshchahivka, Tallinn's Mustamäe), which would otherwise be offered as cities. The region
-    keeps a metropolis' separate neighbours cities (Lanús and Avellaneda beside Buenos Aires, Muntinlupa beside
-    Taguig), and the country those across a border (Changbai facing Hyesan); it also lets go of two districts whose
-    county code differs from their city's (Szeged's Újszeged, Budapest's Naphegy)."""
+    keeps separate cities beside a metropolis (Lanús and Avellaneda beside Buenos Aires, Muntinlupa beside Taguig)
+    and the country those across a border (Changbai facing Hyesan); it also releases two real districts whose county
+    code differs from their city's (Szeged's Újszeged, Budapest's Naphegy)."""
     listed = cities["feature_code"].notna().to_numpy()
     population = cities["population"].to_numpy()
     unlisted = (cities["source"].eq("gazetteer") & ~listed & (population >= DUMP_MIN_POPULATION)).to_numpy()

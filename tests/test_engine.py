@@ -130,7 +130,7 @@ def test_a_shared_income_group_is_told_across_a_border_only():
     """The development concept is told where it is news: two countries in one World Bank income group."""
     a = {"name": "Nagaoka", "country": "JP", "population": 260_000}
     b = {"name": "Fort Worth", "country": "US", "population": 920_000}
-    context = {"country_names": {"JP": "Japan", "US": "United States", "CN": "China"}}
+    context = {"country_names": {"JP": "Japan", "US": "United States"}}
     features, contributions = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
     features[FEATURES.index("income_a")] = features[FEATURES.index("income_b")] = 3
     contributions[FEATURES.index("income_b")] = 1.0
