@@ -103,6 +103,7 @@ def _km(km: float) -> str:
 
 def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback: bool = False) -> str | None:
     value = lambda name: f[COLUMN[name]]  # noqa: E731 - a local reader
+    count = lambda name: int(round(np.expm1(value(name))))  # noqa: E731 - a count the features hold as log1p
     names = ctx["country_names"]
     if concept == "industries":
         shared = set(a.get("industries", [])) & set(b.get("industries", []))
@@ -133,7 +134,7 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
             return None
         return f"{a['name']}'s partner {chain[0]} is twinned with {chain[1]}, a partner of {b['name']}"
     if concept == "country_pair":
-        links = int(round(np.expm1(value("country_pair_links"))))
+        links = count("country_pair_links")
         if links < 3 or a["country"] == b["country"]:
             return None
         return f"cities of {names[a['country']]} and {names[b['country']]} often twin ({links} known partnerships)"
@@ -142,13 +143,13 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
             return None
         # A's partners in B's country first; for a city seeking its first partner, B's in A's country
         for city, other, side in ((a, b, "a"), (b, a, "b")):
-            if count := int(round(np.expm1(value(f"partners_in_country_{side}")))):
-                return f"{city['name']} already has {count} partner{'s' if count > 1 else ''} in " \
+            if partners := count(f"partners_in_country_{side}"):
+                return f"{city['name']} already has {partners} partner{'s' if partners > 1 else ''} in " \
                        f"{names[other['country']]}"
         return None
     if concept == "activity":  # B's readiness to twin; A's own is no reason to pick B
-        count = int(round(np.expm1(value("degree_b"))))
-        return f"{b['name']} is active in twinning ({count} partner cities)" if count >= ACTIVE_PARTNERS else None
+        partners = count("degree_b")
+        return f"{b['name']} is active in twinning ({partners} partner cities)" if partners >= ACTIVE_PARTNERS else None
     if concept == "partner_nearby":
         return _partner_nearby(a, b, ctx)
     if concept == "development":  # told only where it is news: a shared income group across a border
