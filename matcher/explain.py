@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from matcher.citytext import climate_words
@@ -37,6 +39,20 @@ def _people(count: float) -> str:
     if count >= 10_000:
         return f"{round(count, -3):,.0f}"
     return f"{round(count, -2):,.0f}"
+
+
+# Country names read with "the" in a sentence: plurals and names built on a common noun (GeoNames writes
+# "The Netherlands" but "United States", "Philippines").
+_WITH_ARTICLE = re.compile(r"^(The|Bahamas|Gambia|Maldives|Philippines|Seychelles|Comoros|Vatican)\b"
+                           r"|\b(Islands|Republic|United|Territory|Territories|Kingdom|States|Emirates|Antilles)\b")
+
+
+def country_in_sentence(name: str) -> str:
+    """'United States' -> 'the United States', 'The Netherlands' -> 'the Netherlands', 'Japan' -> 'Japan'."""
+    name = name.strip()
+    if not _WITH_ARTICLE.search(name):
+        return name
+    return "the " + name.removeprefix("The ")
 
 
 def _short(population: int) -> str:
@@ -104,7 +120,7 @@ def _km(km: float) -> str:
 def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback: bool = False) -> str | None:
     value = lambda name: f[COLUMN[name]]  # noqa: E731 - a local reader
     count = lambda name: int(round(np.expm1(value(name))))  # noqa: E731 - a count the features hold as log1p
-    names = ctx["country_names"]
+    country = lambda code: country_in_sentence(ctx["country_names"][code])  # noqa: E731 - a local reader
     if concept == "industries":
         shared = set(a.get("industries", [])) & set(b.get("industries", []))
         return f"both known for {_labels(shared, 'industries')}" if shared else None
@@ -120,8 +136,8 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         if max(here, there) < 1_000:
             return None
         if here >= there:
-            return f"about {_people(here)} people born in {names[b['country']]} live in {names[a['country']]}"
-        return f"about {_people(there)} people born in {names[a['country']]} live in {names[b['country']]}"
+            return f"about {_people(here)} people born in {country(b['country'])} live in {country(a['country'])}"
+        return f"about {_people(there)} people born in {country(a['country'])} live in {country(b['country'])}"
     if concept == "network":
         common = ctx.get("common_partners") or []
         if not common:
@@ -137,7 +153,7 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         links = count("country_pair_links")
         if links < 3 or a["country"] == b["country"]:
             return None
-        return f"cities of {names[a['country']]} and {names[b['country']]} often twin ({links} known partnerships)"
+        return f"cities of {country(a['country'])} and {country(b['country'])} often twin ({links} known partnerships)"
     if concept == "partner_country":
         if a["country"] == b["country"]:
             return None
@@ -145,7 +161,7 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         for city, other, side in ((a, b, "a"), (b, a, "b")):
             if partners := count(f"partners_in_country_{side}"):
                 return f"{city['name']} already has {partners} partner{'s' if partners > 1 else ''} in " \
-                       f"{names[other['country']]}"
+                       f"{country(other['country'])}"
         return None
     if concept == "activity":  # B's readiness to twin; A's own is no reason to pick B
         partners = count("degree_b")
@@ -156,7 +172,7 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         level = value("income_a")
         if a["country"] == b["country"] or np.isnan(level) or level != value("income_b"):
             return None
-        return f"{names[a['country']]} and {names[b['country']]} are both {INCOME_WORDS[int(level)]} economies"
+        return f"{country(a['country'])} and {country(b['country'])} are both {INCOME_WORDS[int(level)]} economies"
     if concept == "size":
         if not (a["population"] and b["population"]):
             return None  # a place known only from a link table: size unknown

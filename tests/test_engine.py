@@ -135,7 +135,7 @@ def test_a_shared_income_group_is_told_across_a_border_only():
     features[FEATURES.index("income_a")] = features[FEATURES.index("income_b")] = 3
     contributions[FEATURES.index("income_b")] = 1.0
     told = explain.reasons(a, b, features, contributions, context)
-    assert told[0] == "Japan and United States are both high-income economies"
+    assert told[0] == "Japan and the United States are both high-income economies"
     features[FEATURES.index("income_a")] = 2  # different groups: nothing to tell
     assert not any("economies" in reason for reason in explain.reasons(a, b, features, contributions, context))
     features[FEATURES.index("income_a")] = np.nan  # group unknown
@@ -144,6 +144,15 @@ def test_a_shared_income_group_is_told_across_a_border_only():
     same_country = {**b, "country": "JP"}
     assert not any("economies" in reason
                    for reason in explain.reasons(a, same_country, features, contributions, context))
+
+
+@pytest.mark.parametrize("name, told", [
+    ("United States", "the United States"), ("The Netherlands", "the Netherlands"), ("Philippines", "the Philippines"),
+    ("Dominican Republic", "the Dominican Republic"), ("Faroe Islands", "the Faroe Islands"),
+    ("Japan", "Japan"), ("Czechia", "Czechia"), ("Isle of Man", "Isle of Man"), ("Saint Lucia", "Saint Lucia"),
+])
+def test_a_country_reads_with_its_article_in_a_sentence(name, told):
+    assert explain.country_in_sentence(name) == told
 
 
 def test_a_partner_chain_is_told_by_name(engine):
