@@ -270,7 +270,9 @@ Pair features of city A (the query) and candidate B, each A-side attribute with 
 B -> A: population, capital / admin seat, harbour size, air hub, income group, growth 1990-2020, number of partners,
 people born in the other's country (absolute and share), curated diaspora naming the other's country, partners
 already in the other's country, distance to the other's nearest partner, gap between one's size and the mean size
-of the other's partners, curated profile present. Symmetric:
+of the other's partners, gap between one's size and the usual size of one's country's cities in its links with the
+other's country (smoothed towards the country's usual size in all its links; seeds 0-4, 300 queries: cold recall@10
+0.080 -> 0.083, up on 4 seeds of 5, MRR 0.150 -> 0.155; warm 0.148 -> 0.150), curated profile present. Symmetric:
 population ratio, distance, same country / continent / subregion, neighbouring countries, latitude gap, climate zone
 and group, both ports, CLDR language overlap, shared official language, income gap, shared industries and themes
 (count, Jaccard), sentence-embedding similarity of the profile texts (all-MiniLM-L6-v2), common partners,

@@ -19,7 +19,7 @@ from matcher.geo import haversine_km, log_cosine_km, unit_vectors
 INCOME_LEVELS = {"Low income": 0, "Lower middle income": 1, "Upper middle income": 2, "High income": 3}
 PAIRED = ["log_pop", "capital", "admin_seat", "harbour", "airport", "income", "growth", "degree",
           "born_there_here", "born_there_share", "lists_diaspora", "partners_in_country", "partner_distance",
-          "partner_size_gap", "profile"]
+          "partner_size_gap", "country_pair_size_gap", "profile"]
 SYMMETRIC = ["pop_ratio", "log_distance", "same_country", "same_continent", "same_subregion", "neighbours",
              "lat_gap", "same_climate", "same_climate_group", "both_ports", "language_overlap", "shared_official",
              "income_gap", "shared_industries", "industry_jaccard", "shared_themes", "theme_jaccard",
@@ -132,6 +132,9 @@ class Graph:
     country_degree: np.ndarray = field(init=False)
     xyz: np.ndarray = field(init=False)               # unit vectors of every position, for nearest partners
     partner_log_pop: np.ndarray = field(init=False)   # sum of the log populations of each city's partners
+    country_pair_log_pop: np.ndarray = field(init=False)  # [ca, cb]: sum of the log populations of the cb ends of
+    #                                                        the ca - cb links
+    country_end_log_pop: np.ndarray = field(init=False)  # sum of the log populations of a country's link ends
 
     def __post_init__(self):
         self.xyz = unit_vectors(self.lat, self.lon)
@@ -144,6 +147,8 @@ class Graph:
                                    shape=(len(self.country), self.n_countries))
         self.country_links = (onehot.T @ self.adjacency @ onehot).toarray()
         self.country_degree = self.country_links.sum(axis=1)
+        self.country_pair_log_pop = (onehot.T @ self.adjacency @ onehot.multiply(self.log_pop[:, None])).toarray()
+        self.country_end_log_pop = self.country_pair_log_pop.sum(axis=0)
         known = self.region >= 0
         regions = sparse.csr_matrix((np.ones(known.sum()), (np.flatnonzero(known), self.region[known])),
                                     shape=(len(self.region), int(self.region.max()) + 1))
@@ -265,6 +270,28 @@ def partner_size_gaps(query: Query, positions: np.ndarray, graph: Graph, exclude
     return np.abs(log_pop_b - mean_a), np.abs(log_pop_a - mean_b)
 
 
+PAIR_SIZE_PRIOR = 3.0  # links' worth of the country's own mean size in a country pair's mean
+
+
+def usual_pair_sizes(graph: Graph, ca: int, cb: np.ndarray, log_pop_a: float = 0.0, log_pop_b: np.ndarray | float = 0.0,
+                     excluded: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The usual size of A's country's cities in its links with B's country, and of B's country's cities in the
+    same links (mean log10 population, smoothed towards each country's mean over all its links; NaN: a country
+    without links). Where `excluded`, the pair's own edge is taken out, which needs the sizes of its two ends."""
+    same = cb == ca
+    # The edge's ends in each country: their summed log sizes, and their number
+    own_a, own_b = log_pop_a + same * log_pop_b, log_pop_b + same * log_pop_a
+    lost = excluded * (1 + same)
+    links = graph.country_links[ca, cb] - lost
+    ends_b = graph.country_pair_log_pop[ca, cb] - excluded * own_b
+    ends_a = graph.country_pair_log_pop[cb, ca] - excluded * own_a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prior_a = (graph.country_end_log_pop[ca] - excluded * own_a) / (graph.country_degree[ca] - lost)
+        prior_b = (graph.country_end_log_pop[cb] - excluded * own_b) / (graph.country_degree[cb] - lost)
+        return ((ends_a + PAIR_SIZE_PRIOR * prior_a) / (links + PAIR_SIZE_PRIOR),
+                (ends_b + PAIR_SIZE_PRIOR * prior_b) / (links + PAIR_SIZE_PRIOR))
+
+
 def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Graph, countries: Countries,
                   is_edge: np.ndarray | None = None, similarity: np.ndarray | None = None) -> np.ndarray:
     """Feature matrix (len(positions) x len(FEATURES)) for A -> each catalogue city at `positions`.
@@ -338,6 +365,8 @@ def pair_features(query: Query, side: CitySide, positions: np.ndarray, graph: Gr
     pair("partners_in_country", np.log1p(partners_a_in_cb), np.log1p(partners_b_in_ca))
     pair("partner_distance", near_partner_of_a, near_partner_of_b)
     pair("partner_size_gap", size_gap_a, size_gap_b)
+    usual_a, usual_b = usual_pair_sizes(graph, ca, cb, a.log_pop[0], of_b("log_pop"), excluded)
+    pair("country_pair_size_gap", np.abs(a.log_pop[0] - usual_a), np.abs(of_b("log_pop") - usual_b))
     pair("profile", a.profile[0], profile_b)
 
     # Curated terms are compared only where both cities have a profile; elsewhere the columns stay unknown.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from matcher.features import COLUMN, Graph, Query, dense_row, shared_terms
+from matcher.features import COLUMN, Graph, Query, dense_row, shared_terms, usual_pair_sizes
 from matcher.geo import log_cosine_km, unit_vectors
 from matcher.table import CityTable
 
@@ -80,7 +80,8 @@ class CatalogueScorer:
         c = self.coefficients[weight_set]
         own_a = self._own(a, graph, 0, len(query.partners))
         score = self.candidate_part[weight_set] + self.share({f"{name}_a": v for name, v in own_a.items()}, c)
-        score += self._country_part(query, c)[side.country]
+        usual_a, usual_b = usual_pair_sizes(graph, int(a.country[0]), np.arange(len(self.table.countries.codes)))
+        score += self._country_part(query, c, usual_a)[side.country]
         score += self._climate_part(query, c)[side.climate]
         score += self._port_part(query, c)[self.port]
         a_xyz = unit_vectors(a.lat[0], a.lon[0])
@@ -96,6 +97,7 @@ class CatalogueScorer:
         pairwise.update(pop_ratio=np.abs(side.log_pop - a.log_pop[0]), lat_gap=np.abs(side.lat - a.lat[0]),
                         log_distance=log_cosine_km(graph.xyz @ a_xyz), embedding_similarity=similarity,
                         region_pair_links=self._region_part(query)[graph.region])
+        pairwise["country_pair_size_gap_b"] = np.abs(side.log_pop - usual_b[side.country])
         if not len(query.partners):  # unknown for every city: no share of the score
             del pairwise["partner_distance_a"], pairwise["partner_size_gap_a"]
         for name, values in pairwise.items():
@@ -128,8 +130,9 @@ class CatalogueScorer:
             values[:-1] = np.log1p(np.maximum(dense_row(links, query.region), 0))
         return values
 
-    def _country_part(self, query: Query, c: np.ndarray) -> np.ndarray:
-        """Every feature that depends on the two countries alone, for each country B may be in."""
+    def _country_part(self, query: Query, c: np.ndarray, usual_a: np.ndarray) -> np.ndarray:
+        """Every feature that depends on the two countries (and A) alone, for each country B may be in (`usual_a`:
+        the usual size of A's country's cities in links with each country)."""
         countries, graph, a = self.table.countries, self.graph, query.side
         ca = int(a.country[0])
         same = np.arange(len(countries.codes)) == ca
@@ -155,6 +158,7 @@ class CatalogueScorer:
             "shared_official": countries.shared_official[ca],
             "country_pair_links": np.log1p(np.maximum(links, 0)),
             "country_pair_lift": np.log((np.maximum(links, 0) + 0.5) / (expected + 0.5)),
+            "country_pair_size_gap_a": np.abs(a.log_pop[0] - usual_a),
         }
         return self.share(values, c)
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher import explain
-from matcher.features import (FEATURES, pair_features, partner_chains, partner_distances, partner_size_gaps,
-                               swap_sides)
+from matcher.features import (FEATURES, PAIR_SIZE_PRIOR, pair_features, partner_chains, partner_distances,
+                               partner_size_gaps, swap_sides, usual_pair_sizes)
 from matcher.geo import haversine_km
 from matcher.prefilter import CatalogueScorer
 from matcher.rank import PartnerRanker, TrainingGraphs
@@ -91,6 +91,28 @@ def test_partner_size_gaps_compare_with_the_mean_size_of_the_other_partners(engi
     for i, b in enumerate(candidates):
         assert gap_a[i] == pytest.approx(abs(log_pop[b] - log_pop[query.partners].mean()))
         assert gap_b[i] == pytest.approx(abs(log_pop[a] - log_pop[graph.neighbours(b)].mean()))
+
+
+def test_usual_pair_sizes_are_those_of_the_two_countries_links(engine):
+    """The usual size of B's country's cities in the links between the two countries, smoothed towards that of B's
+    country's cities in all its links; A's likewise. Counted here end by end, over the graph's edges."""
+    table, graph = engine.table, engine.graph
+    log_pop, country = table.side.log_pop, graph.country
+    a = table.position[CHICAGO]
+    rows, cols = _edges(graph)
+    ends, others = np.r_[rows, cols], np.r_[cols, rows]  # every end of every link, with the city at the other end
+
+    def usual(of: int, with_country: int) -> float:
+        in_pair = ends[(country[ends] == of) & (country[others] == with_country)]
+        overall = log_pop[ends[country[ends] == of]].mean()
+        return (log_pop[in_pair].sum() + PAIR_SIZE_PRIOR * overall) / (len(in_pair) + PAIR_SIZE_PRIOR)
+
+    partnered = np.flatnonzero(graph.degree > 0)
+    candidates = np.r_[partnered[:20], partnered[country[partnered] == country[a]][:5]]  # abroad and at home
+    usual_a, usual_b = usual_pair_sizes(graph, country[a], country[candidates])
+    for i, b in enumerate(candidates):
+        assert usual_b[i] == pytest.approx(usual(country[b], country[a]))
+        assert usual_a[i] == pytest.approx(usual(country[a], country[b]))
 
 
 def test_a_nearby_partner_is_told_by_name():
