@@ -132,9 +132,8 @@ class Graph:
     country_degree: np.ndarray = field(init=False)
     xyz: np.ndarray = field(init=False)               # unit vectors of every position, for nearest partners
     partner_log_pop: np.ndarray = field(init=False)   # sum of the log populations of each city's partners
-    country_pair_log_pop: np.ndarray = field(init=False)  # [ca, cb]: sum of the log populations of the cb ends of
-    #                                                        the ca - cb links
-    country_end_log_pop: np.ndarray = field(init=False)  # sum of the log populations of a country's link ends
+    country_pair_log_pop: np.ndarray = field(init=False)  # [ca, cb]: summed log populations of ca - cb links' cb ends
+    country_end_log_pop: np.ndarray = field(init=False)   # summed log populations of a country's link ends
 
     def __post_init__(self):
         self.xyz = unit_vectors(self.lat, self.lon)
