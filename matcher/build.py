@@ -18,7 +18,7 @@ from matcher.resolve import Resolver
 from matcher.sources import context as ctx
 from matcher.sources.countries import country_table
 from matcher.sources.gazetteer import CATALOGUE_MIN_POPULATION, load_places
-from matcher.sources.links import LinkImport, import_links, read_link_table
+from matcher.sources.links import LinkImport, import_links, namesake_doubles, read_link_table
 from matcher.sources.migration import read_migration
 from matcher.sources.profiles import Profile, load_profiles, profile_record
 from matcher.engine import train
@@ -35,17 +35,24 @@ def _fingerprint(path: Path) -> dict:
     return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest}
 
 
-def merge_pairs(imported: pd.DataFrame, profiles: list[Profile]) -> pd.DataFrame:
-    """Link-table pairs and curated partners as one undirected table; each pair lists its sources."""
-    merged = {(a, b): list(sources) for a, b, sources in zip(imported["a"], imported["b"], imported["sources"])}
+def merge_pairs(imported: LinkImport, profiles: list[Profile], places: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """Link-table pairs and curated partners as one undirected table; each pair lists its sources. Pairs that
+    repeat a partnership under a namesake of the partner (`namesake_doubles`) are left out and returned apart."""
+    merged = {(a, b): list(sources) for a, b, sources in zip(imported.pairs["a"], imported.pairs["b"],
+                                                              imported.pairs["sources"])}
+    precise = set(imported.precise)
     for profile in profiles:
         for partner in profile.partners:
+            precise |= {(profile.id, partner.geonameid), (partner.geonameid, profile.id)}  # named by id
             key = tuple(sorted((profile.id, partner.geonameid)))
             sources = merged.setdefault(key, [])
             if CURATED not in sources:
                 sources.append(CURATED)
-    return pd.DataFrame([(a, b, sources) for (a, b), sources in sorted(merged.items())],
-                        columns=["a", "b", "sources"])
+    pairs = pd.DataFrame([(a, b, sources) for (a, b), sources in sorted(merged.items())],
+                         columns=["a", "b", "sources"])
+    names = pd.concat([places[["name", "country"]], imported.new_places.set_index("geonameid")[["name", "country"]]])
+    doubles = namesake_doubles(pairs, precise, names[~names.index.duplicated()])
+    return pairs[~doubles].reset_index(drop=True), pairs.loc[doubles, ["a", "b"]].values.tolist()
 
 
 def run_build(home: Path, links: list[Path], migration: list[Path], context: Path | None,
@@ -74,7 +81,7 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
     imported = import_links(tables, Resolver(places, admin1)) if tables else LinkImport(
         pd.DataFrame(columns=["a", "b", "sources", "rows"]), [], None, pd.DataFrame(
             columns=["geonameid", "name", "country", "latitude", "longitude"]))
-    pairs = merge_pairs(imported.pairs, profiles)
+    pairs, doubles = merge_pairs(imported, profiles, places)
     step("assembling the catalogue")
     linked = set(pairs["a"]) | set(pairs["b"])
     cities = assemble(places, countries, admin1, context, linked, imported.new_places, profiles, min_population)
@@ -93,7 +100,7 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
         with open(folder / "profiles.jsonl", "w", encoding="utf-8") as out:
             for profile in profiles:
                 out.write(json.dumps(profile_record(profile), ensure_ascii=False) + "\n")
-        report = imported.report()
+        report = imported.report() | {"namesake_doubles": doubles}
         (folder / "link_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
         if imported.rejections is not None:
             imported.rejections.to_csv(folder / "link_rejections.csv", index=False)
@@ -106,7 +113,7 @@ def run_build(home: Path, links: list[Path], migration: list[Path], context: Pat
             "counts": {"cities": int(len(cities)), "default_pool": int(cities["in_default_pool"].sum()),
                        "profiles": len(profiles), "pairs": int(len(pairs)),
                        "link_rows": report["rows"], "link_resolved_rows": report["resolved_rows"],
-                       "link_pairs": report["pairs"]},
+                       "link_pairs": report["pairs"], "namesake_doubles": len(doubles)},
         }
         if train_ranker:
             step("embedding city texts and training the ranker")

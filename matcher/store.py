@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-BUILD_FORMAT = 1  # bump when the files of a build change shape; older builds are then refused
+BUILD_FORMAT = 2  # bump when the files of a build change shape; older builds are then refused
 
 
 class BuildMissing(Exception):

@@ -7,7 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write_links
+from matcher.build import merge_pairs
 from matcher.cli import app
+from matcher.sources.links import import_links, read_link_table
+from matcher.sources.profiles import Partner, Profile
 from matcher.store import current_dir
 
 runner = CliRunner()
@@ -82,6 +85,20 @@ def test_malformed_input_keeps_previous_build(built, monkeypatch, tmp_path):
     assert "bad.csv, line 1: missing column(s)" in result.output
     assert current_dir(built).resolve() == before
     assert json.loads(invoke("stats", "--json").stdout)["links"]["rows"] == 4
+
+
+def test_a_curated_partner_counts_as_named_precisely(tmp_path, resolver, places):
+    """Mytilene's page lists a bare 'Portland' that the table places in Oregon; the curated profile of Portland
+    (Maine) names Mytilene by id: one partnership, with Portland (Maine)."""
+    row = "Mytilene,Greece,39.1036,26.5547,Portland,United States,45.5202,-122.6742"
+    imported = import_links({"links.csv": read_link_table(write_links(tmp_path / "links.csv", [row]))}, resolver)
+    assert imported.pairs[["a", "b"]].values.tolist() == [[256866, 5746545]]
+    maine = Profile.model_construct(name="Portland", country="US", geonameid=4975802,
+                                    partners=[Partner(geonameid=256866)])
+    pairs, doubles = merge_pairs(imported, [maine], places)
+    assert pairs[["a", "b"]].values.tolist() == [[256866, 4975802]] and doubles == [[256866, 5746545]]
+    pairs, doubles = merge_pairs(imported, [], places)
+    assert pairs[["a", "b"]].values.tolist() == [[256866, 5746545]] and doubles == []
 
 
 def test_stats_without_build_says_how_to_make_one(home):

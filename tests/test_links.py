@@ -2,7 +2,7 @@ import pytest
 
 from conftest import write_links
 from matcher.errors import InputError
-from matcher.sources.links import import_links, read_link_table
+from matcher.sources.links import import_links, namesake_doubles, read_link_table
 
 GOOD = [
     "Portland,United States,45.52,-122.68,Sapporo,Japan,43.06,141.35",
@@ -32,6 +32,29 @@ def test_pairs_remember_every_source(tmp_path, resolver):
     sources = dict(zip(zip(result.pairs["a"], result.pairs["b"]), result.pairs["sources"]))
     assert sources[(2128295, 5746545)] == ["a.csv", "b.csv"]
     assert [t["rows"] for t in result.report()["tables"]] == [1, 2]
+
+
+NAMESAKES = [
+    # A bare 'Kusatsu' the table places in Shiga, and Kusatsu (Gunma)'s page naming the same partnership.
+    "Bietigheim-Bissingen,Germany,48.9494,9.1361,Kusatsu,Japan,35.0132,135.9599",
+    "\"Kusatsu, Gunma\",Japan,36.6207,138.5961,Bietigheim-Bissingen,Germany,48.9494,9.1361",
+    # Two namesakes, each named with its state or river: two partnerships.
+    "Salisbury,England,51.0697,-1.795,\"Salisbury, Maryland\",United States,38.3658,-75.6003",
+    "Salisbury,England,51.0697,-1.795,\"Salisbury, North Carolina\",United States,35.6656,-80.4908",
+    "Odolanów,Poland,51.5667,17.6667,Heringen/Helme,Germany,51.4472,10.8808",
+    "Odolanów,Poland,51.5667,17.6667,Heringen (Werra),Germany,50.8872,10.0056",
+    # Two namesakes, both named bare: nothing tells which is meant, both stay.
+    "Guanajuato,Mexico,21.0167,-101.2667,Ashland,United States,40.7887,-82.236",
+    "Guanajuato,Mexico,21.0167,-101.2667,Ashland,United States,42.1946,-122.7095",
+]
+
+
+def test_a_partner_named_bare_yields_to_its_namesake_named_precisely(tmp_path, resolver, places):
+    result = import_links({"links.csv": read_link_table(write_links(tmp_path / "links.csv", NAMESAKES))}, resolver)
+    pairs = list(zip(result.pairs["a"], result.pairs["b"]))
+    assert len(pairs) == 8 and (1858066, 2949012) in pairs  # Bietigheim-Bissingen with both Kusatsus, as read
+    doubles = namesake_doubles(result.pairs, result.precise, places)
+    assert [pair for pair, double in zip(pairs, doubles) if double] == [(1858067, 2949012)]  # only Shiga's goes
 
 
 @pytest.mark.parametrize("content, message", [

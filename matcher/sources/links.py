@@ -8,10 +8,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from matcher.errors import InputError
-from matcher.resolve import Resolution, Resolver
+from matcher.resolve import Resolution, Resolver, parse_name
+from matcher.text import fold
 from matcher.sources.countries import country_code
 
 COLUMNS = ["city1", "country1", "lat1", "lng1", "city2", "country2", "lat2", "lng2"]
@@ -66,6 +68,7 @@ class LinkImport:
     tables: list[dict] = field(default_factory=list)
     rejections: pd.DataFrame | None = None    # source, line, side, name, country, reason
     new_places: pd.DataFrame | None = None    # places the gazetteer lacks: geonameid, name, country, lat, lon
+    precise: set[tuple[int, int]] = field(default_factory=set)  # (a, b): some row names b with its region or town
 
     def report(self) -> dict:
         rows = sum(t["rows"] for t in self.tables)
@@ -85,7 +88,7 @@ def import_links(tables: dict[str, pd.DataFrame], resolver: Resolver) -> LinkImp
         return cache[key]
 
     pairs: dict[tuple[int, int], dict] = {}
-    rejections, summaries, new_places = [], [], {}
+    rejections, summaries, new_places, precise = [], [], {}, set()
     for source, table in tables.items():
         reasons: Counter = Counter()
         resolved_rows = 0
@@ -110,6 +113,9 @@ def import_links(tables: dict[str, pd.DataFrame], resolver: Resolver) -> LinkImp
                         "geonameid": end.geonameid, "name": end.name, "country": country_code(
                             getattr(row, f"country{side}")), "latitude": getattr(row, f"lat{side}"),
                         "longitude": getattr(row, f"lng{side}")}
+            for end, other, name in ((ends[0], ends[1], row.city1), (ends[1], ends[0], row.city2)):
+                if _qualified(name):
+                    precise.add((other.geonameid, end.geonameid))
             a, b = sorted(end.geonameid for end in ends)
             pair = pairs.setdefault((a, b), {"a": a, "b": b, "sources": [], "rows": 0})
             pair["rows"] += 1
@@ -120,4 +126,34 @@ def import_links(tables: dict[str, pd.DataFrame], resolver: Resolver) -> LinkImp
     frame = pd.DataFrame(list(pairs.values()), columns=["a", "b", "sources", "rows"])
     return LinkImport(frame, summaries, pd.DataFrame(rejections, columns=[
         "source", "line", "side", "name", "country", "reason"]), pd.DataFrame(list(new_places.values()), columns=[
-        "geonameid", "name", "country", "latitude", "longitude"]))
+        "geonameid", "name", "country", "latitude", "longitude"]), precise)
+
+
+def _qualified(name: str) -> bool:
+    """Whether a name carries its region, river or town: 'Kusatsu, Gunma', 'Heringen (Werra)', 'Heringen/Helme',
+    'Wiesbaden – Biebrich'."""
+    return "/" in name or parse_name(name).hint is not None
+
+
+def namesake_doubles(pairs: pd.DataFrame, precise: set[tuple[int, int]], places: pd.DataFrame) -> np.ndarray:
+    """Which pairs repeat a partnership of one of their cities under a namesake of the partner: Bietigheim-Bissingen's
+    page lists a bare 'Kusatsu' that the table places in Shiga, while Kusatsu (Gunma)'s page lists Bietigheim-Bissingen.
+    A city's partner named bare (no region or town) is dropped where a namesake in the same country is named precisely
+    as its partner (`precise`: (city, partner) named with a qualifier, or by id in a curated profile). Partners all
+    named bare, or all precisely (Salisbury's two: 'Salisbury, Maryland' and 'Salisbury, North Carolina'), stay.
+    `places`: name and country by id."""
+    known = places.reindex(np.r_[pairs["a"], pairs["b"]])
+    names = [(fold(name), country) if isinstance(name, str) else None
+             for name, country in zip(known["name"], known["country"])]
+    n = len(pairs)
+    partners: dict[tuple, list[tuple[int, bool]]] = {}  # (city, partner's name and country) -> (row, precise)
+    for row, (a, b) in enumerate(zip(pairs["a"], pairs["b"])):
+        for city, partner, name in ((a, b, names[n + row]), (b, a, names[row])):
+            if name is not None:
+                partners.setdefault((city, name), []).append((row, (city, partner) in precise))
+    doubles = np.zeros(n, bool)
+    for rows in partners.values():
+        if any(is_precise for _, is_precise in rows):
+            for row, is_precise in rows:
+                doubles[row] |= not is_precise
+    return doubles
