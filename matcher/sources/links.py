@@ -13,8 +13,8 @@ import pandas as pd
 
 from matcher.errors import InputError
 from matcher.resolve import Resolution, Resolver, parse_name
-from matcher.text import fold
 from matcher.sources.countries import country_code
+from matcher.text import fold
 
 COLUMNS = ["city1", "country1", "lat1", "lng1", "city2", "country2", "lat2", "lng2"]
 _LIMITS = {"lat1": 90, "lat2": 90, "lng1": 180, "lng2": 180}
