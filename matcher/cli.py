@@ -121,7 +121,8 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
     summary = {
         "cities": counts["cities"], "default_pool": counts["default_pool"], "profiles": counts["profiles"],
         "links": {"rows": report["rows"], "resolved_rows": report["resolved_rows"], "pairs": report["pairs"],
-                  "resolved_share": report["resolved_share"], "tables": report["tables"]},
+                  "resolved_share": report["resolved_share"], "tables": report["tables"],
+                  "namesake_doubles": len(report["namesake_doubles"])},
         "pairs": counts["pairs"], "built_at": current.manifest["built_at"],
     }
     if as_json:
@@ -131,7 +132,8 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
     typer.echo(f"profiles      {summary['profiles']:>9,}")
     share = f"{report['resolved_share']:.1%}" if report["resolved_share"] is not None else "n/a"
     typer.echo(f"link rows     {report['rows']:>9,} ({report['resolved_rows']:,} resolved, {share})")
-    typer.echo(f"pairs         {counts['pairs']:>9,} ({report['pairs']:,} from link tables)")
+    typer.echo(f"pairs         {counts['pairs']:>9,} ({report['pairs']:,} from link tables, "
+               f"{len(report['namesake_doubles'])} dropped as namesake doubles)")
 
 
 def _describe(city) -> str:

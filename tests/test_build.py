@@ -41,7 +41,7 @@ def built(tmp_path_factory):
 def test_stats_contract(built, monkeypatch):
     monkeypatch.setenv("MATCHER_HOME", str(built))
     stats = json.loads(invoke("stats", "--json").stdout)
-    assert stats["links"] == {**stats["links"], "rows": 4, "resolved_rows": 3, "pairs": 3}
+    assert stats["links"] == {**stats["links"], "rows": 4, "resolved_rows": 3, "pairs": 3, "namesake_doubles": 0}
     assert isinstance(stats["cities"], int) and stats["cities"] > 30_000
     assert isinstance(stats["profiles"], int)
 
