@@ -32,6 +32,7 @@ CONCEPTS = {
     "development": ["income_a", "income_b", "income_gap", "growth_a", "growth_b"],
     "activity": ["degree_a", "degree_b"],
 }
+SIMILAR_SIZE = np.log10(2)  # populations within a factor of two read as similar (3x did not: 345k and 1.0M)
 
 
 def _people(count: float) -> str:
@@ -178,9 +179,10 @@ def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback
         if not (a["population"] and b["population"]):
             return None  # a place known only from a link table: size unknown
         ratio = value("pop_ratio")
-        if ratio > 0.5 and not fallback:
+        if ratio > SIMILAR_SIZE and not fallback:
             return None
-        return f"{'similar size' if ratio <= 0.5 else 'sizes'}: {_short(a['population'])} and {_short(b['population'])}"
+        return f"{'similar size' if ratio <= SIMILAR_SIZE else 'sizes'}: {_short(a['population'])} and " \
+               f"{_short(b['population'])}"
     if concept == "distance":
         km = float(np.expm1(value("log_distance")))
         if value("neighbours"):

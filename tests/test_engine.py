@@ -168,6 +168,19 @@ def test_a_shared_income_group_is_told_across_a_border_only():
                    for reason in explain.reasons(a, same_country, features, contributions, context))
 
 
+@pytest.mark.parametrize("population, told", [(600_000, "similar size: 345k and 600k"),
+                                               (1_000_000, "sizes: 345k and 1.0M")])
+def test_similar_size_means_within_a_factor_of_two(population, told):
+    """Sizes that pushed a suggestion up are told as similar within a factor of two; further apart, only as the
+    concrete fact that every suggestion carries when little else can be told."""
+    a = {"name": "Coventry", "country": "GB", "population": 345_000}
+    b = {"name": "Köln", "country": "DE", "population": population}
+    features, contributions = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    features[FEATURES.index("pop_ratio")] = abs(np.log10(a["population"]) - np.log10(population))
+    contributions[FEATURES.index("pop_ratio")] = 1.0
+    assert explain.reasons(a, b, features, contributions, {"country_names": {}})[0] == told
+
+
 @pytest.mark.parametrize("name, told", [
     ("United States", "the United States"), ("The Netherlands", "the Netherlands"), ("Philippines", "the Philippines"),
     ("Dominican Republic", "the Dominican Republic"), ("Faroe Islands", "the Faroe Islands"),
