@@ -17,6 +17,7 @@ from matcher.sources.countries import country_code, region_hint
 from matcher.text import fold, fold_ascii, name_keys
 
 NEAR_KM = 30.0            # a name match this close to the given coordinates is taken
+PARENT_KM = 50.0          # a district's namesake farther than this, where its town is within it, is not the district
 NEARBY_FUZZY_KM = 12.0    # how far to look for a similarly spelled place around the coordinates
 DOMINANCE = 5.0           # a namesake this many times larger than the next is taken when coordinates don't help
 
@@ -148,9 +149,9 @@ class Resolver:
         found = self._by_name(query.names, iso2, coords, hint)
         if found.geonameid is None and found.reason != "ambiguous" and coords:
             found = self._nearby(query.names, iso2, coords) or found
-        if found.geonameid is None and query.parent and found.reason != "ambiguous":
+        if query.parent and (found.geonameid is None and found.reason != "ambiguous" or self._far(found, coords)):
             parent = self._by_name(parse_name(query.parent).names, iso2, coords, None)
-            if parent.geonameid is not None:
+            if parent.geonameid is not None and (found.geonameid is None or not self._far(parent, coords)):
                 found = Resolution(parent.geonameid, method="parent")
         if found.geonameid is None:
             if iso2 is None and country:
@@ -223,6 +224,13 @@ class Resolver:
         if best is not None and best_score >= 0.85:
             return Resolution(int(self.ids[best]), method="nearby")
         return None
+
+    def _far(self, found: Resolution, coords) -> bool:
+        """Whether a place found lies more than PARENT_KM from the given coordinates: 'Perovo (Moscow)' matched only
+        a Perovo 3,500 km away, 'Tokyo – Shinagawa' a Shinagawa in Ehime; their towns lie at the coordinates."""
+        if found.geonameid is None or coords is None:
+            return False
+        return bool(self._distance(np.array([self.position[found.geonameid]]), coords)[0] > PARENT_KM)
 
     def _distance(self, rows: np.ndarray, coords) -> np.ndarray:
         return haversine_km(coords[0], coords[1], self.lat[rows], self.lon[rows])

@@ -48,6 +48,22 @@ def test_district_falls_back_to_its_city(resolver):
     assert found.geonameid == 2733851 and found.method == "parent"
 
 
+@pytest.mark.parametrize("name, country, lat, lon, city", [
+    ("Perovo (Moscow)", "Russia", 55.7511, 37.7866, 524901),        # not the Perovo 3,500 km east
+    ("Tokyo – Shinagawa", "Japan", 35.6, 139.7333, 1850147),        # not the Shinagawa in Ehime
+    ("Zhongshan (Dalian)", "China", 38.9213, 121.6376, 1814087),    # not Zhongshan in Guangdong
+])
+def test_a_district_matched_far_from_its_town_falls_back_to_the_town(resolver, name, country, lat, lon, city):
+    found = resolver.resolve(name, country, lat, lon)
+    assert found.geonameid == city and found.method == "parent"
+
+
+def test_a_district_stays_where_its_town_is_no_nearer(resolver, places):
+    # The table gives Listowel (Ontario) the coordinates of Listowel (Ireland): its town is no help there.
+    found = resolver.resolve("Listowel (North Perth)", "Canada", 52.447, -9.486)
+    assert places.loc[found.geonameid, ["name", "country"]].tolist() == ["Listowel", "CA"]
+
+
 @pytest.mark.parametrize("name, country", [("Osaka Prefecture", "Japan"), ("Maui County", "United States"),
                                            ("County Cork", "Ireland")])
 def test_administrative_areas_are_not_cities(resolver, name, country):
