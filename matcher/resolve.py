@@ -149,7 +149,7 @@ class Resolver:
         found = self._by_name(query.names, iso2, coords, hint)
         if found.geonameid is None and found.reason != "ambiguous" and coords:
             found = self._nearby(query.names, iso2, coords) or found
-        if query.parent and (found.geonameid is None and found.reason != "ambiguous" or self._far(found, coords)):
+        if query.parent and ((found.geonameid is None and found.reason != "ambiguous") or self._far(found, coords)):
             parent = self._by_name(parse_name(query.parent).names, iso2, coords, None)
             if parent.geonameid is not None and (found.geonameid is None or not self._far(parent, coords)):
                 found = Resolution(parent.geonameid, method="parent")
