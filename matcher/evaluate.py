@@ -242,7 +242,7 @@ def model_card(manifest: dict, summary: dict, params: dict, importance: dict[str
     counts = manifest["counts"]
     met = targets_met(summary)
     top = ", ".join(f"{name} {share:.1%}" for name, share in list(importance.items())[:12])
-    shortlist = {p: summary[p]["model"].get("shortlist_recall", {}).get("mean") for p in ("warm", "cold")}
+    shortlist = {p: summary[p]["model"]["shortlist_recall"]["mean"] for p in ("warm", "cold")}
     paths = summary["warm"]["targets_by_path"]
     outside = {p: summary[p]["targets_by_path"]["outside the pool"]["share"] for p in ("warm", "cold")}
     linked = paths["shares a partner"]["share"] + paths["chain of three partnerships"]["share"]
@@ -328,7 +328,7 @@ and cities with training partners (a place known only through a held-out pair is
 Recall is over the targets in the pool; a query whose targets are all outside it counts as a miss
 ({outside['warm']:.0%} of warm and {outside['cold']:.0%} of cold targets are outside).
 Metrics per query city, averaged; known partners excluded.
-Shortlist recall (share of targets the shortlist keeps): warm {shortlist['warm']}, cold {shortlist['cold']}.
+Shortlist recall (share of targets the shortlist keeps): warm {shortlist['warm']:.3f}, cold {shortlist['cold']:.3f}.
 Run time: {seconds / 60:.0f} min.
 {markdown_table(summary)}
 
