@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from matcher.citytext import climate_words
-from matcher.features import COLUMN, FEATURES, INCOME_LEVELS
+from matcher.features import COLUMN, FEATURES, INCOME_LEVELS, as_count
 from matcher.sources.profiles import vocabulary
 
 # Features that tell one story together.
@@ -121,7 +121,7 @@ def _km(km: float) -> str:
 
 def _sentence(concept: str, a: dict, b: dict, f: np.ndarray, ctx: dict, fallback: bool = False) -> str | None:
     value = lambda name: f[COLUMN[name]]  # noqa: E731 - a local reader
-    count = lambda name: int(round(np.expm1(value(name))))  # noqa: E731 - a count the features hold as log1p
+    count = lambda name: int(as_count(value(name)))  # noqa: E731 - a local reader
     country = lambda code: country_in_sentence(ctx["country_names"][code])  # noqa: E731 - a local reader
     if concept == "industries":
         shared = set(a.get("industries", [])) & set(b.get("industries", []))

@@ -32,6 +32,11 @@ SWAP = np.array([FEATURES.index(f"{name}_{'b' if side == 'a' else 'a'}") for nam
                  for side in ("a", "b")] + [FEATURES.index(name) for name in SYMMETRIC])
 
 
+def as_count(value):
+    """A count the features hold as log1p (partners, partners in a country), back as a whole number."""
+    return np.rint(np.expm1(value))
+
+
 def swap_sides(matrix: np.ndarray) -> np.ndarray:
     """The features of B -> A from those of A -> B."""
     return matrix[:, SWAP]

@@ -22,7 +22,7 @@ from sklearn.neighbors import BallTree
 from threadpoolctl import threadpool_limits
 
 from matcher import __version__
-from matcher.features import COLUMN, FEATURES, SWAP, Graph, pair_features, swap_sides
+from matcher.features import COLUMN, FEATURES, SWAP, Graph, as_count, pair_features, swap_sides
 from matcher.prefilter import CatalogueScorer
 from matcher.table import CityTable
 from matcher.trees import FlatTrees
@@ -317,7 +317,7 @@ class PartnerRanker:
 
 def _partner_counts(features: np.ndarray) -> np.ndarray:
     """A's number of partners in each row of pair features."""
-    return np.rint(np.expm1(features[:, DEGREE_A]))
+    return as_count(features[:, DEGREE_A])
 
 
 def top_indices(scores: np.ndarray, n: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 from babel import Locale
 
 from matcher import explain
-from matcher.features import FEATURES, Graph, Query, pair_features, row_entries
+from matcher.features import FEATURES, Graph, Query, as_count, pair_features, row_entries
 from matcher.geo import cosine_km, haversine_km, unit_vectors
 from matcher.prefilter import CatalogueScorer
 from matcher.rank import PartnerRanker, top_indices
@@ -264,9 +264,9 @@ class Recommender:
             "shared_themes": sorted(set(a.get("themes", [])) & set(b.get("themes", []))),
             "text_similarity": round(value["embedding_similarity"], 3),
             "common_partners": context["common_partner_ids"],
-            "city_partners_in_candidate_country": round(float(np.expm1(value["partners_in_country_a"]))),
-            "candidate_partners_in_city_country": round(float(np.expm1(value["partners_in_country_b"]))),
-            "candidate_partner_count": round(float(np.expm1(value["degree_b"]))),
+            "city_partners_in_candidate_country": int(as_count(value["partners_in_country_a"])),
+            "candidate_partners_in_city_country": int(as_count(value["partners_in_country_b"])),
+            "candidate_partner_count": int(as_count(value["degree_b"])),
             "climate": b["climate"],
             "known_partner": known,
         }
