@@ -130,6 +130,7 @@ def compare_two(page) -> list[str]:
 
 def test_search_suggest_filter_compare_export(page):
     search_and_pick(page)
+    assert page.evaluate("[-0.004, 1.236, -0.5, null].map(formatScore)") == ["0.00", "1.24", "-0.50", "—"]
     check_suggestions(page)
     filter_to_europe(page)
     ids = compare_two(page)

@@ -79,7 +79,9 @@ function formatNumber(value) {
 }
 
 function formatScore(value) {
-  return typeof value === "number" ? value.toFixed(2) : "—";
+  if (typeof value !== "number") return "—";
+  const text = value.toFixed(2);
+  return text === "-0.00" ? "0.00" : text;  // a score just below zero is not shown as "-0.00"
 }
 
 function humanize(key) {
