@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from common import ROOT, machine, median, reference_build_command
+from matcher.embed import CACHE_FILE
 
 WALL_TARGET_S, MEMORY_TARGET_GB = 180, 3.0
 STEP = re.compile(r"^\[\s*([\d.]+)s\] (.*)$")
 
 
 def cached_texts() -> int:
-    cache = Path(os.environ.get("MATCHER_CACHE") or ROOT / "build" / "cache") / "embeddings.npz"
+    cache = Path(os.environ.get("MATCHER_CACHE") or ROOT / "build" / "cache") / CACHE_FILE
     return len(np.load(cache)["keys"]) if cache.exists() else 0
 
 

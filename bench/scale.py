@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from common import ROOT, machine, median, percentile, reference_build_command
+from matcher.embed import CACHE_FILE
 from matcher.engine import RANKER_FILE, Engine
 from matcher.paths import matcher_home
 from matcher.rank import PartnerRanker
@@ -76,9 +77,9 @@ def main() -> None:
     os.environ["MATCHER_JOBS"] = "1"
     cache = args.root / "cache"
     os.environ["MATCHER_CACHE"] = str(cache)
-    if not (cache / "embeddings.npz").exists():
+    if not (cache / CACHE_FILE).exists():
         cache.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "build" / "cache" / "embeddings.npz", cache)
+        shutil.copy(ROOT / "build" / "cache" / CACHE_FILE, cache)
     print(f"machine: {machine()}; ranker {args.ranker}")
     homes = []
     for min_population in sorted(map(int, args.sizes.split(",")), reverse=True):  # smallest catalogue first

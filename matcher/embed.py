@@ -15,6 +15,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 # 2: each text encoded alone on one torch thread. Batches (their padding) and the thread count change a vector's last
 # bits, enough to change the ranker's hard-negative draws: alone, a text gets the same vector in every build.
 ENCODING = 2
+CACHE_FILE = f"embeddings-{ENCODING}.npz"  # vectors of another encoding, in another file, are not read
 
 
 @cache
@@ -29,7 +30,7 @@ def _model():
 
 
 def _key(text: str) -> str:
-    return hashlib.sha1(f"{MODEL_NAME}\n{ENCODING}\n{text}".encode()).hexdigest()
+    return hashlib.sha1(f"{MODEL_NAME}\n{text}".encode()).hexdigest()
 
 
 def _encode(texts: list[str]) -> np.ndarray:
@@ -56,8 +57,8 @@ class EmbeddingCache:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.vectors: dict[str, np.ndarray] = {}
-        if folder and (folder / "embeddings.npz").exists():
-            stored = np.load(folder / "embeddings.npz")
+        if folder and (folder / CACHE_FILE).exists():
+            stored = np.load(folder / CACHE_FILE)
             self.vectors = dict(zip(stored["keys"].tolist(), stored["vectors"]))
         self.computed = 0
 
@@ -80,7 +81,7 @@ class EmbeddingCache:
         keys = list(self.vectors)
         temporary = self.folder / f"embeddings.{os.getpid()}.npz"
         np.savez(temporary, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
-        os.replace(temporary, self.folder / "embeddings.npz")
+        os.replace(temporary, self.folder / CACHE_FILE)
 
 
 def embed_query(text: str) -> np.ndarray:
