@@ -307,7 +307,8 @@ def recommend(
         return
     typer.echo(f"Suggested partners for {_describe(engine.table.cities.loc[gid])}:")
     for rank, s in enumerate(suggestions, start=1):
-        typer.echo(f"{rank:>3}. {_describe(engine.table.cities.loc[s.geonameid])}  score {s.score:z.2f}")  # z: -0.004 reads 0.00, not -0.00
+        # z: a score of -0.004 reads 0.00, not -0.00
+        typer.echo(f"{rank:>3}. {_describe(engine.table.cities.loc[s.geonameid])}  score {s.score:z.2f}")
         for reason in s.reasons:
             typer.echo(f"       - {reason}")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.paths import threads
+
 DIMENSIONS = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
 # 2: each text encoded alone on one torch thread. Batches (their padding) and the thread count change a vector's last
@@ -36,8 +38,6 @@ def _key(text: str) -> str:
 def _encode(texts: list[str]) -> np.ndarray:
     """Unit vectors of texts, each computed alone; tokenised here, since a tokenizer is not safe across threads."""
     import torch
-
-    from matcher.paths import threads
 
     model = _model()
 
