@@ -356,8 +356,8 @@ of them in the top 10.
   second stage measured so far (stacking, bagging, other negatives, a second linear model, larger or smaller trees,
   twice the queries) left recall@10 within the noise. Random walks of four and five steps over the training graph
   rank none of the warm targets four or five partnerships away in their top 10 (seed 0, 38 targets).
-- The curated profiles cover {counts['profiles']:,} cities; elsewhere industry, theme and diaspora features are missing and the text
-  embedding sees a description generated from structured fields.
+- The curated profiles cover {counts['profiles']:,} cities; elsewhere industry, theme and diaspora features are
+  missing and the text embedding sees a description generated from structured fields.
 - Country-level migration stands in for city-level diaspora.
 - Scores rank candidates; they are not probabilities of a partnership being signed.
 """
